@@ -1,0 +1,183 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sensorium import __version__
+from sensorium.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, openai_or_envelope
+from sensorium.config import MB, Settings
+from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.logs import setup_logging
+from sensorium.services import Services, build_services
+
+log = logging.getLogger(__name__)
+
+#: Body limits by path prefix: the media kind whose limit applies (+1 MB of multipart overhead).
+#: Paths not listed get MAX_REQUEST_SIZE_MB (multi-file requests).
+BODY_LIMIT_PREFIXES: list[tuple[str, str]] = [
+    ("/api/analyze/audio", "audio"),
+    ("/v1/audio/", "audio"),
+    ("/api/analyze/image", "image"),
+    ("/api/analyze/video", "video"),
+    ("/api/upload-video", "video"),
+]
+
+TAGS = [
+    {"name": "audio", "description": "Speech transcription and language identification (Whisper)."},
+    {"name": "openai", "description": "OpenAI-compatible endpoints (errors in OpenAI's shape)."},
+    {"name": "jobs", "description": "Durable background jobs: list, poll, cancel, follow progress (SSE)."},
+    {"name": "system", "description": "Health, capabilities, models, metrics."},
+]
+
+DESCRIPTION = """
+Sensorium understands images, video and audio and scores video with sound, offline on a CPU.
+
+**Envelope.** Every JSON endpoint answers
+`{"success": true, "data": {"type", "result", "metadata": {"processing_time_ms", "model", ...}}, "timestamp"}`
+or `{"success": false, "error": {"code", "message"}, "timestamp"}`. Paths under `/v1/` follow OpenAI's
+conventions instead (including its error shape).
+
+**Uploads** are typed by their content (magic bytes and a container probe), never by name or
+Content-Type. Limits: images 10 MB, video 100 MB, audio 50 MB (and MAX_UPLOAD_SIZE_MB), enforced while
+the body streams in.
+
+**Error codes**: INVALID_FILE_TYPE (415), FILE_TOO_LARGE (413), PROCESSING_FAILED (422/500),
+MODEL_NOT_LOADED (503), TIMEOUT (504), OUT_OF_MEMORY (507), SERVICE_UNAVAILABLE (503 + Retry-After),
+VALIDATION_ERROR (422, 405 for a wrong method), NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429),
+QUOTA_EXCEEDED (429).
+"""
+
+
+def _limit_for(settings: Settings):  # noqa: ANN202
+    default = int(settings.max_request_size_mb * MB)
+
+    def limit_for(path: str) -> int:
+        for prefix, kind in BODY_LIMIT_PREFIXES:
+            if path.startswith(prefix):
+                return settings.limit_bytes(kind) + MB
+        return default
+
+    return limit_for
+
+
+def _error_response(request: Request, exc: SensoriumError) -> JSONResponse:
+    return JSONResponse(openai_or_envelope(request.url.path, exc), status_code=exc.status,
+                        headers=exc.headers or None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SensoriumError)
+    async def _sensorium(request: Request, exc: SensoriumError) -> JSONResponse:
+        return _error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+            problems.append({"field": loc, "problem": err.get("msg")})
+        first = problems[0] if problems else {"field": "?", "problem": "invalid"}
+        message = f"Invalid request: {first['field']}: {first['problem']}"
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more)"
+        return _error_response(request, SensoriumError(
+            ErrorCode.VALIDATION_ERROR, message,
+            details={"errors": problems, "param": first["field"]}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            err = SensoriumError(ErrorCode.NOT_FOUND,
+                                 f"No route {request.method} {request.url.path}." if exc.detail == "Not Found"
+                                 else str(exc.detail))
+        elif exc.status_code == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            err = SensoriumError(ErrorCode.VALIDATION_ERROR,
+                                 f"Method {request.method} is not allowed on {request.url.path}"
+                                 + (f"; allowed: {allowed}." if allowed else "."),
+                                 status=405, headers={"Allow": allowed} if allowed else None)
+        elif exc.status_code == 413:
+            err = SensoriumError(ErrorCode.FILE_TOO_LARGE, str(exc.detail))
+        elif exc.status_code in (400, 422):
+            err = SensoriumError(ErrorCode.VALIDATION_ERROR, f"Malformed request: {exc.detail}",
+                                 status=400 if exc.status_code == 400 else 422)
+        elif exc.status_code == 401:
+            err = SensoriumError(ErrorCode.UNAUTHORIZED, str(exc.detail))
+        elif exc.status_code == 429:
+            err = SensoriumError(ErrorCode.RATE_LIMITED, str(exc.detail))
+        else:
+            err = SensoriumError(ErrorCode.PROCESSING_FAILED, str(exc.detail), status=exc.status_code)
+        return _error_response(request, err)
+
+    @app.exception_handler(MemoryError)
+    async def _oom(request: Request, exc: MemoryError) -> JSONResponse:
+        return _error_response(request, SensoriumError(ErrorCode.OUT_OF_MEMORY, "Out of memory."))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error_response(request, SensoriumError(
+            ErrorCode.PROCESSING_FAILED, f"Internal error: {type(exc).__name__}: {exc}", status=500))
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app. `services` may be given (tests, CLI); otherwise built from `settings` at start-up."""
+    settings = services.settings if services is not None else (settings or Settings())
+    setup_logging(settings.log_level, settings.log_dir)
+    own_services = services is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        svc = app.state.services
+        if svc is None:
+            svc = build_services(settings)
+            app.state.services = svc
+        if own_services or not getattr(svc, "_started", False):
+            svc.start()
+            svc._started = True  # type: ignore[attr-defined]
+        log.info("Sensorium %s ready (data=%s, db=%s)", __version__, settings.data_dir, settings.db_url)
+        try:
+            yield
+        finally:
+            if own_services:
+                svc.close()
+
+    app = FastAPI(
+        title="Sensorium",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+
+    from sensorium.api.routes import ROUTERS
+
+    for router in ROUTERS():
+        app.include_router(router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(BodyLimitMiddleware, limit_for=_limit_for(settings))
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for `uvicorn --factory sensorium.api.app:app_factory` (settings from the env)."""
+    return create_app(Settings())
+

@@ -1,0 +1,88 @@
+"""The response envelope of every JSON endpoint (DESIGN.md, API conventions)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+from sensorium.errors import DESCRIPTIONS, STATUS, ErrorCode, SensoriumError
+
+T = TypeVar("T")
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def ok(type_: str, result: Any, **metadata: Any) -> dict[str, Any]:
+    return {
+        "success": True,
+        "data": {"type": type_, "result": result, "metadata": metadata},
+        "timestamp": now_iso(),
+    }
+
+
+def error_body(exc: SensoriumError) -> dict[str, Any]:
+    return {"success": False, "error": exc.to_dict(), "timestamp": now_iso()}
+
+
+# --- models for the OpenAPI schema ---------------------------------------------------
+class Metadata(BaseModel):
+    processing_time_ms: float = Field(..., description="Wall time spent on the request's analysis.")
+    model: str | None = Field(None, description="Model(s) that produced the result.")
+
+    model_config = {"extra": "allow", "protected_namespaces": ()}
+
+
+class Data(BaseModel, Generic[T]):
+    type: str = Field(..., description="What the result is, e.g. `audio_analysis`.")
+    result: T
+    metadata: Metadata
+
+
+class Envelope(BaseModel, Generic[T]):
+    success: bool = Field(True, description="Always true on success.")
+    data: Data[T]
+    timestamp: str = Field(..., description="UTC time of the response, ISO 8601.")
+
+
+class ErrorInfo(BaseModel):
+    code: ErrorCode = Field(..., description="Machine-readable error code.")
+    message: str = Field(..., description="What went wrong and what to do about it.")
+    details: dict[str, Any] | None = Field(None, description="Extra facts (limits, model names...).")
+
+
+class ErrorEnvelope(BaseModel):
+    success: bool = Field(False, description="Always false on error.")
+    error: ErrorInfo
+    timestamp: str
+
+
+def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries listing the error codes a route can return."""
+    by_status: dict[int, list[ErrorCode]] = {}
+    for code in codes:
+        by_status.setdefault(STATUS[code], []).append(code)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, cs in sorted(by_status.items()):
+        desc = " | ".join(f"`{c.value}`: {DESCRIPTIONS[c]}" for c in cs)
+        out[status] = {"model": ErrorEnvelope, "description": desc}
+    return out
+
+
+COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR,)
+UPLOAD_ERRORS = (
+    ErrorCode.INVALID_FILE_TYPE,
+    ErrorCode.FILE_TOO_LARGE,
+    ErrorCode.PROCESSING_FAILED,
+    ErrorCode.VALIDATION_ERROR,
+)
+ANALYSIS_ERRORS = (
+    *UPLOAD_ERRORS,
+    ErrorCode.MODEL_NOT_LOADED,
+    ErrorCode.TIMEOUT,
+    ErrorCode.OUT_OF_MEMORY,
+    ErrorCode.SERVICE_UNAVAILABLE,
+)

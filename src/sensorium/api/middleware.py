@@ -1,0 +1,144 @@
+"""ASGI middleware: request ids + access log + metrics, and the streaming body limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from sensorium.api.envelope import error_body
+from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.logs import request_id_var
+from sensorium import metrics
+
+log = logging.getLogger("sensorium.access")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (or keeps a sane incoming `X-Request-ID`), logs it, counts it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming if incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum() \
+            else uuid.uuid4().hex[:16]
+        token = request_id_var.set(rid)
+        status_holder = {"status": 500}
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers") or [])
+                headers.append((b"x-request-id", rid.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.observe_request(scope.get("method", ""), template, status_holder["status"], elapsed)
+            log.info("%s %s -> %s in %.1f ms", scope.get("method"), scope.get("path"),
+                     status_holder["status"], elapsed * 1000)
+            request_id_var.reset(token)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Cuts a request body off at its route's limit while it streams in.
+
+    Nothing past the limit is read, so nothing past it is held in memory or spooled to disk.
+    A declared Content-Length over the limit is refused before reading anything.
+    `limit_for(path)` gives the byte limit for a path (None: no body expected/limited by default).
+    """
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def _reject(self, send: Send, limit: int, path: str) -> None:
+        exc = SensoriumError(
+            ErrorCode.FILE_TOO_LARGE,
+            f"Request body exceeds the {limit / 1024 / 1024:.0f} MB limit for {path}; upload cut off.",
+            details={"limit_bytes": limit},
+        )
+        body = json.dumps(openai_or_envelope(path, exc)).encode()
+        await send({"type": "http.response.start", "status": 413, "headers": [
+            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        limit = self.limit_for(path)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit, path)
+            return
+
+        received = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise _BodyTooLarge()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                return  # the app's own error response is replaced by ours
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            metrics.UPLOAD_REJECTED.inc()
+            await self._reject(send, limit, path)
+
+
+def openai_or_envelope(path: str, exc: SensoriumError) -> dict:
+    """OpenAI-compatible paths answer errors in OpenAI's shape; everything else in the envelope."""
+    if path.startswith("/v1/"):
+        return openai_error(exc)
+    return error_body(exc)
+
+
+def openai_error(exc: SensoriumError) -> dict:
+    kind = "invalid_request_error" if exc.status < 500 else "server_error"
+    return {"error": {"message": exc.message, "type": kind, "param": exc.details.get("param"),
+                      "code": exc.code.value.lower()}}

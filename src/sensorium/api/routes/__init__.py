@@ -1,0 +1,13 @@
+"""One module per capability; each exposes `router`. Add a module name here to mount it."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import APIRouter
+
+MODULES = ["system", "jobs", "audio", "openai_audio"]
+
+
+def ROUTERS() -> list[APIRouter]:  # noqa: N802 - reads like the constant it stands for
+    return [importlib.import_module(f"{__name__}.{name}").router for name in MODULES]

@@ -1,0 +1,104 @@
+"""Audio analysis: transcription with timestamps, language identification (documented contract)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
+
+from sensorium.api.deps import ServicesDep
+from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
+from sensorium.api.uploads import StoredUpload, receive_upload
+from sensorium.concurrency import checker
+from sensorium.errors import ErrorCode
+from sensorium.pipelines.audio import analyze_audio_file, detect_language_file, options_to_params
+from sensorium.pipelines.audio_jobs import KIND as AUDIO_JOB
+from sensorium.pipelines.speech import TranscribeOptions, normalize_language
+from sensorium.services import Services
+from sensorium.store.files import Workspace
+
+router = APIRouter(tags=["audio"])
+
+AUDIO_KINDS = ("audio", "video")  # a video's audio track is analyzed too
+
+
+def submit_job(services: Services, kind: str, upload: StoredUpload, params: dict[str, Any]) -> JSONResponse:
+    """Move an upload into a new job's folder and queue the job; answers 202 with the job."""
+    job_id = services.jobs.new_id()
+    workdir = services.jobs.workdir(job_id)
+    workdir.mkdir(parents=True, exist_ok=True)
+    target = workdir / upload.path.name
+    shutil.move(str(upload.path), target)
+    job = services.jobs.submit(kind, {**params, "file": target.name, "filename": upload.filename},
+                               job_id=job_id)
+    body = ok("job", {**job, "job_id": job_id, "status_url": f"/api/jobs/{job_id}",
+                      "events_url": f"/api/jobs/{job_id}/events"},
+              processing_time_ms=0.0, model=None)
+    return JSONResponse(body, status_code=202)
+
+
+@router.post(
+    "/api/analyze/audio",
+    summary="Transcribe speech",
+    description=(
+        "Speech-to-text with Whisper (faster-whisper, offline). English uses tiny.en (fast) unless "
+        "WHISPER_MODEL_SIZE=base; `auto` and other languages use the multilingual base model, which also "
+        "detects the language. Voice-activity detection removes silence and music first, so audio without "
+        "speech gives an empty `transcription` and `has_speech: false` instead of invented words. "
+        "Accepts MP3, WAV, M4A, FLAC, OGG (and the audio track of MP4/AVI/MOV/MKV), up to 50 MB. "
+        "`async=true` queues a job and answers 202 with its id (poll `/api/jobs/{id}`)."
+    ),
+    responses={202: {"description": "Queued as a job (async=true)."}, **error_responses(*ANALYSIS_ERRORS)},
+)
+async def analyze_audio(
+    services: ServicesDep,
+    audio: Annotated[UploadFile, File(description="The audio file (type sniffed from its bytes).")],
+    language: Annotated[str, Form(description="`auto` to detect, or an ISO 639-1 code (en, fr, de, ...).",
+                                  max_length=10)] = "auto",
+    include_timestamps: Annotated[bool, Form(description="Segment start/end times (seconds).")] = True,
+    word_level_timestamps: Annotated[bool, Form(description="Per-word start/end/probability.")] = False,
+    run_async: Annotated[bool, Form(alias="async", description="Run as a background job (202 + job id).")] = False,
+) -> Any:
+    settings = services.settings
+    lang = normalize_language(language)
+    opts = TranscribeOptions(language=lang, word_timestamps=word_level_timestamps,
+                             include_timestamps=include_timestamps or word_level_timestamps)
+    with Workspace(settings.tmp_dir) as ws:
+        up = await receive_upload(audio, ws, settings, AUDIO_KINDS, field="audio")
+        if up.info.kind == "video" and not up.info.has_audio:
+            from sensorium.errors import SensoriumError
+
+            raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The video has no audio track to analyze.")
+        if run_async:
+            return submit_job(services, AUDIO_JOB, up, {"options": options_to_params(opts)})
+        t0 = time.perf_counter()
+        result = await services.limiter.run(lambda stop: analyze_audio_file(
+            up.path, services.registry, settings, opts, check=checker(stop)))
+    return ok("audio_analysis", result,
+              processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
+              model=result.pop("model"), filename=up.filename, format=up.info.format)
+
+
+@router.post(
+    "/api/analyze/audio/detect-language",
+    summary="Identify the spoken language",
+    description="Whisper base language identification on the speech parts (VAD) of the audio: the most "
+    "likely language, its probability and the top 5 alternatives.",
+    responses=error_responses(*ANALYSIS_ERRORS),
+)
+async def detect_language(
+    services: ServicesDep,
+    audio: Annotated[UploadFile, File(description="The audio file (type sniffed from its bytes).")],
+) -> dict[str, Any]:
+    settings = services.settings
+    with Workspace(settings.tmp_dir) as ws:
+        up = await receive_upload(audio, ws, settings, AUDIO_KINDS, field="audio")
+        t0 = time.perf_counter()
+        result = await services.limiter.run(
+            lambda stop: detect_language_file(up.path, services.registry, settings))
+    return ok("language_detection", result,
+              processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
+              model=result.pop("model"), filename=up.filename)

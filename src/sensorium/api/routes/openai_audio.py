@@ -1,0 +1,115 @@
+"""OpenAI-compatible speech-to-text: `POST /v1/audio/transcriptions` (+ `GET /v1/models`).
+
+Works with the official `openai` clients (`client.audio.transcriptions.create(...)`). Errors on these
+paths use OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from sensorium.api.deps import ServicesDep
+from sensorium.api.uploads import receive_upload
+from sensorium.concurrency import checker
+from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.pipelines.audio import analyze_audio_file
+from sensorium.pipelines.speech import TranscribeOptions, normalize_language, resolve_model_name
+from sensorium.store.files import Workspace
+from sensorium.subtitles import to_srt, to_vtt
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+LANGUAGE_NAMES = {
+    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "pt": "portuguese",
+    "nl": "dutch", "ru": "russian", "zh": "chinese", "ja": "japanese", "ko": "korean", "ar": "arabic",
+    "hi": "hindi", "pl": "polish", "tr": "turkish", "sv": "swedish", "uk": "ukrainian", "cs": "czech",
+    "el": "greek", "fi": "finnish", "da": "danish", "no": "norwegian", "he": "hebrew", "id": "indonesian",
+}
+
+OPENAI_ERRORS = {
+    400: {"description": "invalid_request_error: bad parameter or unsupported file "
+                         "(`{\"error\": {\"message\", \"type\", \"param\", \"code\"}}`)."},
+    413: {"description": "file_too_large: over the 50 MB audio limit."},
+    415: {"description": "invalid_file_type: not a supported audio/video file."},
+    422: {"description": "processing_failed / validation_error: corrupt or empty file, bad field."},
+    503: {"description": "model_not_loaded or service_unavailable (server_error)."},
+    504: {"description": "timeout (server_error)."},
+}
+
+
+@router.post(
+    "/audio/transcriptions",
+    summary="Create transcription (OpenAI-compatible)",
+    description="Same contract as OpenAI's Audio API. `model`: `whisper-1` (automatic choice), `tiny.en` "
+    "or `base`. `response_format`: json | text | srt | vtt | verbose_json. `timestamp_granularities[]`: "
+    "`segment` and/or `word` (words need verbose_json, as with OpenAI).",
+    responses=OPENAI_ERRORS,
+)
+async def create_transcription(
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="Audio file: mp3, wav, m4a, flac, ogg, or a video's audio.")],
+    model: Annotated[str, Form(description="`whisper-1`, `tiny.en` or `base`.", max_length=64)] = "whisper-1",
+    language: Annotated[str | None, Form(description="ISO 639-1 code; omit to detect.", max_length=10)] = None,
+    prompt: Annotated[str | None, Form(description="Text to guide style or vocabulary.", max_length=2000)] = None,
+    temperature: Annotated[float, Form(ge=0, le=1, description="Sampling temperature (0 = greedy/beam).")] = 0.0,
+    response_format: Annotated[Literal["json", "text", "srt", "vtt", "verbose_json"],
+                               Form(description="Output format.")] = "json",
+    timestamp_granularities: Annotated[list[Literal["word", "segment"]] | None, Form(
+        alias="timestamp_granularities[]", description="`word` and/or `segment` (verbose_json).")] = None,
+) -> Any:
+    settings = services.settings
+    lang = normalize_language(language)
+    requested = resolve_model_name(model)
+    granularities = set(timestamp_granularities or ["segment"])
+    words = "word" in granularities and response_format == "verbose_json"
+    opts = TranscribeOptions(language=lang, word_timestamps=words, include_timestamps=True,
+                             prompt=prompt, temperature=temperature or None, model=requested)
+    with Workspace(settings.tmp_dir) as ws:
+        up = await receive_upload(file, ws, settings, ("audio", "video"), field="file")
+        if not up.info.has_audio:
+            raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The file has no audio track.",
+                                 details={"param": "file"})
+        t0 = time.perf_counter()
+        result = await services.limiter.run(lambda stop: analyze_audio_file(
+            up.path, services.registry, settings, opts, check=checker(stop)))
+    elapsed = round((time.perf_counter() - t0) * 1000, 1)
+    headers = {"X-Processing-Time-Ms": str(elapsed), "X-Model": result["model"]}
+    text = result["transcription"]
+    if response_format == "text":
+        return PlainTextResponse(text + "\n" if text else "", headers=headers)
+    if response_format == "srt":
+        return PlainTextResponse(to_srt(result["segments"]), headers=headers)
+    if response_format == "vtt":
+        return PlainTextResponse(to_vtt(result["segments"]), media_type="text/vtt", headers=headers)
+    if response_format == "json":
+        return JSONResponse({"text": text}, headers=headers)
+    body: dict[str, Any] = {
+        "task": "transcribe",
+        "language": LANGUAGE_NAMES.get(result["language"], result["language"]),
+        "duration": result["duration"],
+        "text": text,
+    }
+    if "segment" in granularities:
+        body["segments"] = [
+            {"id": s["id"], "seek": 0, "start": s["start"], "end": s["end"], "text": s["text"],
+             "tokens": [], "temperature": temperature, "avg_logprob": s.get("avg_logprob", 0.0),
+             "compression_ratio": 0.0, "no_speech_prob": s.get("no_speech_prob", 0.0)}
+            for s in result["segments"]
+        ]
+    if words:
+        body["words"] = [w for s in result["segments"] for w in s.get("words", [])]
+    return JSONResponse(body, headers=headers)
+
+
+@router.get("/models", summary="List models (OpenAI-compatible)",
+            description="The speech models this server accepts in `model`.")
+def list_models(services: ServicesDep) -> dict[str, Any]:
+    created = int(services.started_at)
+    return {"object": "list", "data": [
+        {"id": mid, "object": "model", "created": created, "owned_by": "sensorium"}
+        for mid in ("whisper-1", "tiny.en", "base")
+    ]}

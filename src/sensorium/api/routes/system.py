@@ -1,0 +1,120 @@
+"""Health, info, models and Prometheus metrics."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from sensorium import metrics
+from sensorium.api.deps import ServicesDep
+from sensorium.api.envelope import ok
+from sensorium.media.sniff import SUPPORTED
+from sensorium.services import Services
+
+router = APIRouter(tags=["system"])
+
+
+def health_report(services: Services) -> dict[str, Any]:
+    statuses = [services.registry.status(s.name) for s in services.registry.specs()]
+    loaded = [s["name"] for s in statuses if s["loaded"]]
+    available = [s["name"] for s in statuses if s["available"]]
+    missing = [s["name"] for s in statuses if not s["available"]]
+    metrics.MODELS_LOADED.set(len(loaded))
+    return {
+        "status": "ok" if not missing else "degraded",
+        "version": services.version,
+        "uptime_seconds": round(time.time() - services.started_at, 1),
+        "models": {"loaded": loaded, "available": available, "unavailable": missing},
+        "queue": services.jobs.queue_depth(),
+        "analyses": {
+            "running": services.limiter.running,
+            "waiting": services.limiter.waiting,
+            "max_concurrent": services.limiter.max_concurrent,
+        },
+    }
+
+
+@router.get(
+    "/api/health",
+    summary="Service health",
+    description="Status (`ok`, or `degraded` when some model's weights are missing), version, uptime, "
+    "models loaded now and available on disk, job queue depth and analysis slots in use. Cheap: "
+    "it never loads a model.",
+)
+def health(services: ServicesDep) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    report = health_report(services)
+    return ok("health", report, processing_time_ms=round((time.perf_counter() - t0) * 1000, 2), model=None)
+
+
+def _capabilities(services: Services) -> list[dict[str, Any]]:
+    from sensorium.api.routes import MODULES
+
+    caps = [{"name": "audio_analysis", "endpoints": ["POST /api/analyze/audio",
+                                                      "POST /api/analyze/audio/detect-language",
+                                                      "POST /v1/audio/transcriptions"]}]
+    extra = {
+        "visual": {"name": "visual_analysis", "endpoints": ["POST /api/analyze/image", "POST /api/analyze/video",
+                                                             "POST /api/analyze/batch"]},
+        "sound": {"name": "sound_search", "endpoints": ["POST /api/sound/search", "POST /process_frames",
+                                                        "POST /api/library/sounds/index"]},
+        "foley": {"name": "foley", "endpoints": ["POST /api/upload-video", "POST /api/process/{task_id}"]},
+    }
+    caps += [extra[m] for m in MODULES if m in extra]
+    return caps
+
+
+@router.get(
+    "/api/info",
+    summary="Version, capabilities, models, limits, formats",
+    description="What this server can do: its capabilities and endpoints, every model with its source, "
+    "licence and state, the upload limits in force and the supported formats.",
+)
+def info(services: ServicesDep) -> dict[str, Any]:
+    s = services.settings
+    result = {
+        "version": services.version,
+        "capabilities": _capabilities(services),
+        "models": [services.registry.status(spec.name) for spec in services.registry.specs()],
+        "limits": {
+            "max_upload_size_mb": s.max_upload_size_mb,
+            "max_image_size_mb": min(s.max_image_size_mb, s.max_upload_size_mb),
+            "max_video_size_mb": min(s.max_video_size_mb, s.max_upload_size_mb),
+            "max_audio_size_mb": min(s.max_audio_size_mb, s.max_upload_size_mb),
+            "max_request_size_mb": s.max_request_size_mb,
+            "max_image_pixels": s.max_image_pixels,
+            "max_media_duration_seconds": s.max_media_duration_seconds,
+            "max_concurrent_requests": s.max_concurrent_requests,
+            "queue_timeout_seconds": s.queue_timeout_seconds,
+            "request_timeout_seconds": s.request_timeout_seconds,
+        },
+        "supported_formats": {k: list(v) for k, v in SUPPORTED.items()},
+        "vision_endpoint": {"configured": s.llm_configured, "model": s.llm_model} if s.llm_configured
+        else {"configured": False},
+    }
+    return ok("info", result, processing_time_ms=0.0, model=None)
+
+
+@router.get(
+    "/api/models",
+    summary="Models and their state",
+    description="Each model: task, licence, where its weights come from, available or not (and what to "
+    "install when not), loaded or not, last load time.",
+)
+def models(services: ServicesDep) -> dict[str, Any]:
+    return ok("models", [services.registry.status(spec.name) for spec in services.registry.specs()],
+              processing_time_ms=0.0, model=None)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="Request counts and latencies per route, analyses running and waiting, model loads.",
+    response_class=Response,
+)
+def prometheus() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

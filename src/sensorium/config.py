@@ -1,0 +1,161 @@
+"""Settings: one object, read from the environment and `.env`, passed explicitly.
+
+Every field is documented in `.env.example` (a test keeps the two in sync).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MB = 1024 * 1024
+
+
+def _split_list(value: object) -> object:
+    """Accept a JSON list, or a separated string (`,` or the OS path separator)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        sep = "," if "," in text else ":"
+        return [part.strip() for part in text.split(sep) if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Sensorium configuration (environment variables, then `.env`, then these defaults)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        protected_namespaces=(),
+    )
+
+    # --- server ---------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
+    workers: int = Field(1, ge=1, le=64, description="Uvicorn worker processes (each loads its own models).")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_dir: Path = Field(Path("logs"), description="Folder of the rotating app.log.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (comma separated; `*` for any)."
+    )
+
+    # --- limits -----------------------------------------------------------------
+    max_upload_size_mb: float = Field(100, gt=0, description="Hard cap for any single uploaded file.")
+    max_image_size_mb: float = Field(10, gt=0, description="Per-image limit (JPG, PNG, WEBP, BMP, GIF).")
+    max_video_size_mb: float = Field(100, gt=0, description="Per-video limit (MP4, AVI, MOV, MKV).")
+    max_audio_size_mb: float = Field(50, gt=0, description="Per-audio limit (MP3, WAV, M4A, FLAC, OGG).")
+    max_request_size_mb: float = Field(
+        250, gt=0, description="Cap for a whole multi-file request body (batch, frames)."
+    )
+    max_image_pixels: int = Field(40_000_000, gt=0, description="Largest image (width x height) decoded.")
+    max_media_duration_seconds: float = Field(
+        3 * 3600, gt=0, description="Longest audio/video accepted."
+    )
+    max_concurrent_requests: int = Field(2, ge=1, description="Analyses that run at once.")
+    queue_timeout_seconds: float = Field(
+        30, ge=0, description="How long a request waits for a free analysis slot before 503."
+    )
+    request_timeout_seconds: float = Field(300, gt=0, description="Synchronous analysis time limit.")
+
+    # --- models -----------------------------------------------------------------
+    model_cache_dir: Path = Field(
+        Path("~/.cache/sensorium"), description="Where assembled/downloaded weights are kept."
+    )
+    model_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Search path for model files (comma or colon separated), e.g. ../shared/models.",
+    )
+    model_paths: Annotated[dict[str, Path], NoDecode] = Field(
+        default_factory=dict,
+        description='Explicit weight locations per model, JSON: {"yamnet": "/models/yamnet"}.',
+    )
+    model_ttl_seconds: float = Field(
+        900, description="Idle time before a model is unloaded; -1 never, 0 right after use."
+    )
+    whisper_model_size: Literal["tiny", "base"] = Field(
+        "tiny",
+        description="Whisper used for English: tiny -> tiny.en (fast), base -> base. "
+        "Auto-detection and other languages always use base (the only multilingual model).",
+    )
+    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type on CPU.")
+    whisper_cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads (0 = all cores).")
+    allow_downloads: bool = Field(False, description="Allow fetching weights from the internet.")
+
+    # --- storage & jobs ---------------------------------------------------------
+    data_dir: Path = Field(Path("data"), description="Database, job files, vector store.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///{DATA_DIR}/sensorium.db"
+    )
+    job_workers: int = Field(1, ge=0, description="Background job threads in this process (0: none).")
+    job_max_attempts: int = Field(2, ge=1, description="Runs of a job interrupted by restarts.")
+    job_retention_hours: float = Field(168, gt=0, description="Finished jobs and their files kept.")
+
+    # --- optional vision/LLM endpoint (OpenAI-compatible) -----------------------
+    llm_base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1 (Ollama)")
+    llm_model: str | None = Field(None, description="e.g. qwen2.5vl:3b or moondream")
+    llm_api_key: str | None = Field(None, description="Bearer key, if the endpoint needs one.")
+    llm_timeout_seconds: float = Field(60, gt=0, description="Time limit of one call to the vision endpoint.")
+
+    @field_validator("cors_origins", "model_dirs", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("model_paths", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("model_cache_dir", "data_dir", "log_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("model_dirs", mode="after")
+    @classmethod
+    def _expand_list(cls, value: list[Path]) -> list[Path]:
+        return [p.expanduser() for p in value]
+
+    # --- derived ------------------------------------------------------------------
+    @cached_property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'sensorium.db').resolve()}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.data_dir / "tmp"
+
+    def limit_bytes(self, kind: str) -> int:
+        """Per-type limit (image/video/audio), never above MAX_UPLOAD_SIZE_MB."""
+        per_kind = {
+            "image": self.max_image_size_mb,
+            "video": self.max_video_size_mb,
+            "audio": self.max_audio_size_mb,
+        }.get(kind, self.max_upload_size_mb)
+        return int(min(per_kind, self.max_upload_size_mb) * MB)
+
+    def ensure_dirs(self) -> None:
+        for d in (self.data_dir, self.jobs_dir, self.tmp_dir, self.log_dir, self.model_cache_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

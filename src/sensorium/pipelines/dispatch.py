@@ -1,0 +1,63 @@
+"""Analyze any supported file by its sniffed kind (used by the CLI and the batch endpoint).
+
+audio -> speech transcription. image/video -> the visual pipelines (they register themselves in
+`ANALYZERS` below when present).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sensorium.media.sniff import describe
+from sensorium.pipelines.audio import analyze_audio_file
+from sensorium.pipelines.speech import TranscribeOptions, normalize_language
+
+
+@dataclass
+class AnalyzeOptions:
+    language: str = "auto"
+    word_timestamps: bool = False
+    include_timestamps: bool = True
+    num_frames: int = 5
+    frame_sampling: str = "uniform"
+    prompt: str | None = None
+    max_length: int = 200
+
+
+Progress = Callable[[float], None]
+Analyzer = Callable[[Path, Any, AnalyzeOptions, "Progress | None"], dict[str, Any]]
+
+
+def _audio(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress | None) -> dict[str, Any]:
+    topts = TranscribeOptions(language=normalize_language(opts.language), word_timestamps=opts.word_timestamps,
+                              include_timestamps=opts.include_timestamps or opts.word_timestamps)
+    result = analyze_audio_file(path, services.registry, services.settings, topts, progress=progress)
+    return {"type": "audio_analysis", "result": result, "model": result.pop("model")}
+
+
+#: kind -> analyzer(path, services, options, progress) -> {"type", "result", "model"}
+ANALYZERS: dict[str, Analyzer] = {"audio": _audio}
+
+
+def analyze_path(path: Path, services: Any, opts: AnalyzeOptions | None = None,
+                 progress: Progress | None = None) -> dict[str, Any]:
+    """Sniff `path` and run the matching analysis. Returns {"type", "result", "metadata"}."""
+    from sensorium.errors import ErrorCode, SensoriumError
+
+    opts = opts or AnalyzeOptions()
+    info = describe(path)
+    kind = info.kind
+    if kind == "video" and "video" not in ANALYZERS and info.has_audio:
+        kind = "audio"  # until visual analysis is installed, a video's audio track is analyzed
+    analyzer = ANALYZERS.get(kind)
+    if analyzer is None:
+        raise SensoriumError(ErrorCode.INVALID_FILE_TYPE, f"No analysis available for {info.kind} files.")
+    t0 = time.perf_counter()
+    out = analyzer(path, services, opts, progress)
+    return {"type": out["type"], "result": out["result"],
+            "metadata": {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1),
+                         "model": out.get("model"), "format": info.format}}

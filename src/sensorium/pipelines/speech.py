@@ -1,0 +1,202 @@
+"""Speech: transcription with segment/word timestamps, and spoken-language identification.
+
+Pure functions of (audio samples, model registry, settings, options). The default model choice:
+English -> `whisper-tiny.en` (or `whisper-base` when WHISPER_MODEL_SIZE=base); auto-detection and
+every other language -> `whisper-base`, the only multilingual model available offline.
+
+Guarding against invented text: Silero VAD (bundled with faster-whisper) removes non-speech before
+decoding; Whisper's own no-speech/log-prob thresholds drop doubtful windows; and segments made only
+of punctuation or music symbols, or the few phrases Whisper is known to invent over silence, are
+dropped when the model itself rated the window as probably not speech.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sensorium.config import Settings
+from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.models.registry import ModelRegistry
+
+SR = 16000
+TINY_EN = "whisper-tiny.en"
+BASE = "whisper-base"
+
+# phrases Whisper is known to produce over silence/music (checked with a no-speech probability)
+_KNOWN_INVENTIONS = {
+    "thank you", "thank you.", "thanks for watching!", "thanks for watching.", "you",
+    "bye.", "bye!", "so", ".", "subtitles by the amara.org community",
+}
+_ONLY_SYMBOLS = re.compile(r"^[\s\W♪♫♬_]*$")
+
+MODEL_ALIASES = {
+    "whisper-1": None, "": None, "default": None,
+    "tiny": TINY_EN, "tiny.en": TINY_EN, "whisper-tiny.en": TINY_EN, "whisper-tiny": TINY_EN,
+    "base": BASE, "whisper-base": BASE, "base.en": BASE,
+}
+
+# ISO 639-1 codes Whisper knows (validation of the `language` parameter)
+WHISPER_LANGUAGES = (
+    "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur "
+    "hr bg lt la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si "
+    "km sn yo so af oc ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln "
+    "ha ba jw su yue"
+).split()
+
+
+@dataclass
+class TranscribeOptions:
+    language: str | None = None  # None: detect
+    word_timestamps: bool = False
+    include_timestamps: bool = True
+    prompt: str | None = None
+    temperature: float | None = None
+    model: str | None = None  # explicit registry name
+    beam_size: int = 5
+    vad: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def normalize_language(value: str | None) -> str | None:
+    """'auto'/'' -> None; validates a Whisper language code (case-insensitive)."""
+    if value is None:
+        return None
+    code = value.strip().lower()
+    if code in ("", "auto", "detect"):
+        return None
+    if code not in WHISPER_LANGUAGES:
+        raise SensoriumError(
+            ErrorCode.VALIDATION_ERROR,
+            f"Unknown language {value!r}: use 'auto' or an ISO 639-1 code Whisper knows (e.g. en, fr, de).",
+            details={"param": "language"},
+        )
+    return code
+
+
+def resolve_model_name(requested: str | None) -> str | None:
+    if requested is None:
+        return None
+    key = requested.strip().lower()
+    if key in MODEL_ALIASES:
+        return MODEL_ALIASES[key]
+    raise SensoriumError(
+        ErrorCode.VALIDATION_ERROR,
+        f"Unknown model {requested!r}: use whisper-1 (automatic), tiny.en or base.",
+        details={"param": "model"},
+    )
+
+
+def choose_model(language: str | None, settings: Settings, requested: str | None = None) -> str:
+    if requested:
+        if requested == TINY_EN and language not in (None, "en"):
+            raise SensoriumError(
+                ErrorCode.VALIDATION_ERROR,
+                f"tiny.en only transcribes English; language {language!r} needs the base model.",
+                details={"param": "model"},
+            )
+        return requested
+    if language == "en":
+        return TINY_EN if settings.whisper_model_size == "tiny" else BASE
+    return BASE
+
+
+def _keep(seg: Any) -> bool:
+    text = seg.text.strip()
+    if _ONLY_SYMBOLS.match(text):
+        return False
+    if text.lower() in _KNOWN_INVENTIONS and getattr(seg, "no_speech_prob", 0.0) > 0.3:
+        return False
+    if getattr(seg, "no_speech_prob", 0.0) > 0.8 and getattr(seg, "avg_logprob", 0.0) < -0.7:
+        return False
+    return True
+
+
+def transcribe(
+    audio: np.ndarray,
+    registry: ModelRegistry,
+    settings: Settings,
+    opts: TranscribeOptions,
+    *,
+    progress: Callable[[float], None] | None = None,
+    check: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Transcribe 16 kHz mono float32 samples. Returns the `audio_analysis` result dict."""
+    language = opts.language
+    model_name = choose_model(language, settings, opts.model)
+    duration = float(len(audio) / SR)
+    kwargs: dict[str, Any] = dict(
+        language=language if model_name != TINY_EN else "en",
+        beam_size=opts.beam_size,
+        word_timestamps=opts.word_timestamps,
+        vad_filter=opts.vad,
+        vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
+        initial_prompt=opts.prompt or None,
+        condition_on_previous_text=False,
+    )
+    if opts.temperature is not None:
+        kwargs["temperature"] = opts.temperature
+    kwargs.update(opts.extra)
+    segments_out: list[dict[str, Any]] = []
+    with registry.use(model_name) as model:
+        seg_iter, info = model.transcribe(audio, **kwargs)
+        for seg in seg_iter:
+            if check is not None:
+                check()
+            if progress is not None and duration > 0:
+                progress(min(1.0, seg.end / duration))
+            if not _keep(seg):
+                continue
+            item: dict[str, Any] = {"id": len(segments_out), "text": seg.text.strip()}
+            if opts.include_timestamps:
+                item["start"] = round(float(seg.start), 3)
+                item["end"] = round(float(min(seg.end, duration)), 3)
+                item["avg_logprob"] = round(float(seg.avg_logprob), 4)
+                item["no_speech_prob"] = round(float(seg.no_speech_prob), 4)
+            if opts.word_timestamps and seg.words:
+                item["words"] = [
+                    {
+                        "word": w.word.strip(),
+                        "start": round(float(max(0.0, w.start)), 3),
+                        "end": round(float(min(w.end, duration)), 3),
+                        "probability": round(float(w.probability), 4),
+                    }
+                    for w in seg.words
+                ]
+            segments_out.append(item)
+    text = " ".join(s["text"] for s in segments_out).strip()
+    detected = language is None and model_name != TINY_EN
+    lang_prob = float(info.language_probability) if detected else None
+    return {
+        "transcription": text,
+        "language": info.language if detected else (language or "en"),
+        "language_probability": round(lang_prob, 4) if lang_prob is not None else None,
+        "language_detected": detected,
+        "duration": round(duration, 3),
+        "speech_duration": round(float(getattr(info, "duration_after_vad", duration) or 0.0), 3),
+        "has_speech": bool(segments_out),
+        "segments": segments_out,
+        "model": model_name,
+    }
+
+
+def detect_language(
+    audio: np.ndarray, registry: ModelRegistry, settings: Settings, *, top: int = 5
+) -> dict[str, Any]:
+    """Spoken language of the speech in `audio` (VAD first), with the `top` alternatives."""
+    with registry.use(BASE) as model:
+        lang, prob, all_probs = model.detect_language(
+            audio, vad_filter=True, language_detection_segments=3
+        )
+    ranked = sorted(all_probs or [(lang, prob)], key=lambda p: p[1], reverse=True)
+    return {
+        "language": lang,
+        "probability": round(float(prob), 4),
+        "alternatives": [{"language": code, "probability": round(float(p), 4)} for code, p in ranked[:top]],
+        "duration": round(len(audio) / SR, 3),
+        "model": BASE,
+    }

@@ -1,0 +1,56 @@
+"""Files on disk: sanitized names and self-cleaning workspaces."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import unicodedata
+import uuid
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^\w. -]+")  # unicode letters/digits, dot, space, dash
+
+
+def sanitize_filename(name: str | None, default: str = "upload") -> str:
+    """A name that is safe as one path component: no folders, no `..`, no control characters.
+
+    The original name is only ever used for display and for the suffix; stored files get this.
+    """
+    if not name:
+        return default
+    name = unicodedata.normalize("NFKC", str(name))
+    name = name.replace("\\", "/").split("/")[-1]  # drop any folder part, either separator
+    name = "".join(ch for ch in name if ch.isprintable())
+    name = _UNSAFE.sub("_", name).strip(" .")
+    name = re.sub(r"\.{2,}", ".", name)
+    if not name or name in {".", ".."}:
+        return default
+    if len(name) > 120:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 120 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:120]
+    return name
+
+
+class Workspace:
+    """A private temporary folder, removed with everything in it on exit (errors included)."""
+
+    def __init__(self, parent: Path, prefix: str = "req-") -> None:
+        parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        self._n = 0
+
+    def new_path(self, name: str | None = None) -> Path:
+        """A fresh path inside the workspace; the name is sanitized and made unique."""
+        self._n += 1
+        safe = sanitize_filename(name, default=f"file-{uuid.uuid4().hex[:8]}")
+        return self.path / f"{self._n:03d}-{safe}"
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

@@ -1,0 +1,38 @@
+"""SRT and WebVTT from timed segments ({start, end, text})."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def _stamp(seconds: float, sep: str) -> str:
+    ms_total = max(0, int(round(seconds * 1000)))
+    h, rem = divmod(ms_total, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _cues(segments: Iterable[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
+    cues = []
+    for seg in segments:
+        text = " ".join(str(seg.get("text", "")).split())
+        if not text or "start" not in seg:
+            continue
+        start, end = float(seg["start"]), float(seg["end"])
+        cues.append((start, max(end, start + 0.001), text.replace("-->", "->")))
+    return cues
+
+
+def to_srt(segments: Iterable[Mapping[str, Any]]) -> str:
+    blocks = [
+        f"{i}\n{_stamp(a, ',')} --> {_stamp(b, ',')}\n{text}\n"
+        for i, (a, b, text) in enumerate(_cues(segments), start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def to_vtt(segments: Iterable[Mapping[str, Any]]) -> str:
+    blocks = [f"{_stamp(a, '.')} --> {_stamp(b, '.')}\n{text}\n" for a, b, text in _cues(segments)]
+    return "WEBVTT\n\n" + "\n".join(blocks)

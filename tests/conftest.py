@@ -1,0 +1,92 @@
+"""Shared fixtures: settings on a temp DATA_DIR, the services (models loaded once per session), a
+TestClient, and generated speech. Tests never touch the network."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/sensorium-numba-cache")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from sensorium.api.app import create_app  # noqa: E402
+from sensorium.config import Settings  # noqa: E402
+from sensorium.services import build_services  # noqa: E402
+
+from tests import media_factory  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SENSORIUM_SHARED_DIR", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared not found at {SHARED} (models and test media live there)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sensorium")
+
+
+def make_settings(root: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = dict(
+        data_dir=root / "data",
+        log_dir=root / "logs",
+        model_cache_dir=Path(os.environ.get("SENSORIUM_TEST_MODEL_CACHE", REPO / ".cache" / "models")),
+        model_dirs=[SHARED / "models"],
+        model_ttl_seconds=-1,
+        allow_downloads=False,
+        job_workers=1,
+    )
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def settings(session_tmp: Path) -> Settings:
+    return make_settings(session_tmp)
+
+
+@pytest.fixture(scope="session")
+def services(settings: Settings):  # noqa: ANN201
+    svc = build_services(settings)
+    svc.start()
+    svc._started = True  # type: ignore[attr-defined]
+    yield svc
+    svc.close()
+
+
+@pytest.fixture(scope="session")
+def client(services) -> TestClient:  # noqa: ANN001
+    app = create_app(services=services)
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def media_dir(session_tmp: Path) -> Path:
+    d = session_tmp / "media"
+    d.mkdir(exist_ok=True)
+    return d
+
+
+@pytest.fixture(scope="session")
+def speak(media_dir: Path):  # noqa: ANN201
+    """speak(text, name=None) -> Path of a Piper WAV (cached per text within the session)."""
+    cache: dict[str, Path] = {}
+
+    def _speak(text: str, name: str | None = None) -> Path:
+        if text not in cache:
+            path = media_dir / (name or f"speech-{len(cache)}.wav")
+            cache[text] = media_factory.speak(text, path)
+        return cache[text]
+
+    return _speak
