@@ -71,3 +71,12 @@ def test_workspace_is_removed_even_on_error(tmp_path: Path) -> None:
             assert p.parent == ws.path
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_readme_documents_every_setting_and_the_ci_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    missing = [n.upper() for n in Settings.model_fields if f"`{n.upper()}`" not in readme]
+    assert missing == []
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "bash scripts/setup.sh test" in ci and "bash scripts/setup.sh test" in readme
+    assert "bash scripts/setup.sh serve" in readme
