@@ -47,6 +47,16 @@ class Settings(BaseSettings):
         default_factory=list, description="Origins allowed by CORS (comma separated; `*` for any)."
     )
 
+    # --- access -----------------------------------------------------------------
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="API keys accepted (comma separated). Empty: no key needed. Clients send "
+        "`Authorization: Bearer KEY` or `X-API-Key: KEY`.",
+    )
+    rate_limit_per_minute: int = Field(
+        0, ge=0, description="Requests per minute per API key (or client address); 0 = unlimited."
+    )
+
     # --- limits -----------------------------------------------------------------
     max_upload_size_mb: float = Field(100, gt=0, description="Hard cap for any single uploaded file.")
     max_image_size_mb: float = Field(10, gt=0, description="Per-image limit (JPG, PNG, WEBP, BMP, GIF).")
@@ -104,7 +114,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="Bearer key, if the endpoint needs one.")
     llm_timeout_seconds: float = Field(60, gt=0, description="Time limit of one call to the vision endpoint.")
 
-    @field_validator("cors_origins", "model_dirs", mode="before")
+    @field_validator("cors_origins", "model_dirs", "api_keys", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)

@@ -282,3 +282,24 @@ def test_huge_streamed_upload_is_cut_off_at_the_limit(live_server) -> None:  # n
     assert big == []  # nothing past the limit reached the disk
     status, sent, response = _raw_upload(port, two_gb, two_gb)  # declared size: refused up front
     assert status == 413 and sent < 64 * 1024 * 1024
+
+
+def test_api_keys_and_rate_limit(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, api_keys=["k1", "k2"], rate_limit_per_minute=3, job_workers=0)
+    svc = build_services(settings)
+    with TestClient(create_app(services=svc)) as c:
+        assert c.get("/api/health").status_code == 200  # open
+        body = _assert_error(c.get("/api/info"), 401, "UNAUTHORIZED")
+        assert "API key" in body["error"]["message"]
+        _assert_error(c.get("/api/info", headers={"X-API-Key": "wrong"}), 401, "UNAUTHORIZED")
+        r = c.post("/v1/audio/transcriptions", files={"file": ("a.wav", b"x")})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"  # OpenAI shape
+        assert c.get("/api/info", headers={"Authorization": "Bearer k1"}).status_code == 200
+        assert c.get("/api/info", headers={"X-API-Key": "k1"}).status_code == 200
+        # k1 has used 2 of its 3 requests; the 4th within the minute is refused; k2 is unaffected
+        assert c.get("/api/models", headers={"X-API-Key": "k1"}).status_code == 200
+        limited = c.get("/api/info", headers={"X-API-Key": "k1"})
+        _assert_error(limited, 429, "RATE_LIMITED")
+        assert int(limited.headers["retry-after"]) >= 1
+        assert c.get("/api/info", headers={"X-API-Key": "k2"}).status_code == 200
+    svc.close()

@@ -11,7 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sensorium import __version__
-from sensorium.api.middleware import BodyLimitMiddleware, RequestContextMiddleware, openai_or_envelope
+from sensorium.api.middleware import (
+    AccessMiddleware,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    openai_or_envelope,
+)
 from sensorium.config import MB, Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.logs import setup_logging
@@ -47,6 +52,9 @@ conventions instead (including its error shape).
 **Uploads** are typed by their content (magic bytes and a container probe), never by name or
 Content-Type. Limits: images 10 MB, video 100 MB, audio 50 MB (and MAX_UPLOAD_SIZE_MB), enforced while
 the body streams in.
+
+**Access.** When API_KEYS is set, send `Authorization: Bearer KEY` or `X-API-Key: KEY` (health, docs and
+metrics stay open). RATE_LIMIT_PER_MINUTE caps requests per key (or client address).
 
 **Error codes**: INVALID_FILE_TYPE (415), FILE_TOO_LARGE (413), PROCESSING_FAILED (422/500),
 MODEL_NOT_LOADED (503), TIMEOUT (504), OUT_OF_MEMORY (507), SERVICE_UNAVAILABLE (503 + Retry-After),
@@ -173,6 +181,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(BodyLimitMiddleware, limit_for=_limit_for(settings))
+    if settings.api_keys or settings.rate_limit_per_minute:
+        app.add_middleware(AccessMiddleware, keys=settings.api_keys, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(RequestContextMiddleware)
     return app
 

@@ -142,3 +142,56 @@ def openai_error(exc: SensoriumError) -> dict:
     kind = "invalid_request_error" if exc.status < 500 else "server_error"
     return {"error": {"message": exc.message, "type": kind, "param": exc.details.get("param"),
                       "code": exc.code.value.lower()}}
+
+
+#: Paths open without a key: health checks, docs, metrics.
+OPEN_PATHS = ("/api/health", "/health", "/docs", "/redoc", "/openapi.json", "/metrics", "/favicon.ico")
+
+
+class AccessMiddleware:
+    """Optional API keys (API_KEYS) and a per-client request rate limit (RATE_LIMIT_PER_MINUTE)."""
+
+    def __init__(self, app: ASGIApp, keys: list[str], per_minute: int) -> None:
+        self.app = app
+        self.keys = {k for k in keys if k}
+        self.per_minute = per_minute
+        self._hits: dict[str, list[float]] = {}
+
+    async def _deny(self, send: Send, path: str, exc: SensoriumError) -> None:
+        body = json.dumps(openai_or_envelope(path, exc)).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == "/" or path.startswith(OPEN_PATHS) \
+                or scope.get("method") == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        key = headers.get(b"x-api-key", b"").decode("latin-1") or (
+            auth[7:].strip() if auth.lower().startswith("bearer ") else "")
+        if self.keys and key not in self.keys:
+            await self._deny(send, path, SensoriumError(
+                ErrorCode.UNAUTHORIZED,
+                "A valid API key is required: send `Authorization: Bearer KEY` or `X-API-Key: KEY`.",
+                headers={"WWW-Authenticate": "Bearer"}))
+            return
+        if self.per_minute:
+            client = key or (scope.get("client") or ("?", 0))[0]
+            now = time.monotonic()
+            hits = [t for t in self._hits.get(client, []) if now - t < 60.0]
+            if len(hits) >= self.per_minute:
+                retry = max(1, int(60 - (now - hits[0])) + 1)
+                self._hits[client] = hits
+                await self._deny(send, path, SensoriumError(
+                    ErrorCode.RATE_LIMITED,
+                    f"More than {self.per_minute} requests in a minute; retry in {retry}s.",
+                    headers={"Retry-After": str(retry)}))
+                return
+            hits.append(now)
+            self._hits[client] = hits
+        await self.app(scope, receive, send)
