@@ -9,3 +9,11 @@ def register_handlers(jobs: JobService) -> None:
     from sensorium.pipelines import audio_jobs
 
     audio_jobs.register(jobs)
+
+    from sensorium.pipelines import visual_jobs
+
+    visual_jobs.register(jobs)
+
+    from sensorium.pipelines import sound_library
+
+    sound_library.register(jobs)

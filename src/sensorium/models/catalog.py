@@ -7,9 +7,11 @@ from sensorium.models.registry import ModelRegistry, ModelSpec
 
 
 def all_specs() -> list[ModelSpec]:
-    from sensorium.models import whisper
+    from sensorium.models import vision, whisper, yolox
 
-    return [*whisper.SPECS]
+    from sensorium.models import aisfx, text_embedding, yamnet  # sound library (issue 4)
+    return [*whisper.SPECS, *yolox.SPECS, *vision.SPECS,
+            *yamnet.SPECS, *aisfx.SPECS, *text_embedding.SPECS]
 
 
 def build_registry(settings: Settings) -> ModelRegistry:

@@ -1,7 +1,7 @@
 """Analyze any supported file by its sniffed kind (used by the CLI and the batch endpoint).
 
-audio -> speech transcription. image/video -> the visual pipelines (they register themselves in
-`ANALYZERS` below when present).
+audio -> speech transcription; image -> `pipelines.image`; video -> `pipelines.video` (frames,
+summary, and the audio track when there is one).
 """
 
 from __future__ import annotations
@@ -39,8 +39,25 @@ def _audio(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress |
     return {"type": "audio_analysis", "result": result, "model": result.pop("model")}
 
 
+def _image(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress | None) -> dict[str, Any]:
+    from sensorium.pipelines.image import ImageOptions, analyze_image_file
+
+    result = analyze_image_file(path, services.registry, services.settings,
+                                ImageOptions(prompt=opts.prompt, max_length=opts.max_length), progress=progress)
+    return {"type": "image_analysis", "result": result, "model": ", ".join(result.get("models") or [])}
+
+
+def _video(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress | None) -> dict[str, Any]:
+    from sensorium.pipelines.video import VideoOptions, analyze_video_file
+
+    vopts = VideoOptions(num_frames=opts.num_frames, prompt=opts.prompt, include_timestamps=opts.include_timestamps,
+                         frame_sampling=opts.frame_sampling, max_length=opts.max_length)
+    result = analyze_video_file(path, services.registry, services.settings, vopts, progress=progress)
+    return {"type": "video_analysis", "result": result, "model": ", ".join(result.get("models") or [])}
+
+
 #: kind -> analyzer(path, services, options, progress) -> {"type", "result", "model"}
-ANALYZERS: dict[str, Analyzer] = {"audio": _audio}
+ANALYZERS: dict[str, Analyzer] = {"audio": _audio, "image": _image, "video": _video}
 
 
 def analyze_path(path: Path, services: Any, opts: AnalyzeOptions | None = None,

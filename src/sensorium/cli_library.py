@@ -1,0 +1,116 @@
+"""`sensorium library ...`: index, list, search and delete sound collections (mounted by cli.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sensorium.errors import SensoriumError
+
+library_app = typer.Typer(help="Sound libraries: index a folder, list, search, delete.", no_args_is_help=True)
+
+
+def _fail(exc: SensoriumError) -> None:
+    from sensorium.cli import console
+
+    console.print(f"[red]{exc.code.value}[/red]: {exc.message}")
+    raise typer.Exit(1)
+
+
+@library_app.command("index")
+def index(
+    directory: Annotated[Path, typer.Argument(help="Folder of sound files (searched recursively).",
+                                              exists=True, file_okay=False, readable=True)],
+    name: Annotated[str, typer.Option("--name", "-n", help="Collection name.")] = "default",
+    max_seconds: Annotated[float, typer.Option(help="Analyse at most this many seconds per file.")] = 120.0,
+    sfx: Annotated[bool, typer.Option("--sfx/--no-sfx", help="aiSFX embeddings (slower, better "
+                                                             "audio-example search).")] = True,
+    workers: Annotated[int, typer.Option(help="Files analysed at once.")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Index DIRECTORY into a collection (incremental: unchanged files are skipped)."""
+    from sensorium.cli import _services, out, progress_bar
+    from sensorium.pipelines.sound_library import index_library
+
+    svc = _services()
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task(f"indexing {directory}", total=100)
+
+            def progress(fraction: float, message: str) -> None:
+                bar.update(task, completed=100 * fraction, description=message[:60])
+
+            summary = index_library(directory, name, svc, progress, max_seconds=max_seconds,
+                                    sfx_embeddings=sfx, workers=workers)
+    except SensoriumError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    out.print(f"[bold]{name}[/bold]: {summary['total']} clips "
+              f"({summary['indexed']} new, {summary['reindexed']} re-analysed, {summary['updated']} updated, "
+              f"{summary['unchanged']} unchanged, {summary['removed']} removed) in {summary['seconds']:.1f}s")
+    for f in summary["failed"]:
+        out.print(f"  [yellow]skipped[/yellow] {f['path']}: {f['error']}")
+
+
+@library_app.command("list")
+def list_collections() -> None:
+    """List the sound collections."""
+    from rich.table import Table
+
+    from sensorium.cli import out
+    from sensorium.config import Settings
+    from sensorium.pipelines.sound_library import list_collections as cols
+
+    table = Table("name", "clips", "duration (s)", "folder", "updated")
+    for c in cols(Settings()):
+        table.add_row(c["name"], str(c["clips"]), f"{c['total_duration']:.1f}", str(c["root"]),
+                      str(c["updated_at"]))
+    out.print(table)
+
+
+@library_app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="What the sound is, e.g. 'rain on a tin roof'.")],
+    name: Annotated[str, typer.Option("--name", "-n", help="Collection name.")] = "default",
+    top_k: Annotated[int, typer.Option(help="Results.")] = 10,
+    threshold: Annotated[float, typer.Option(help="Minimum similarity.")] = 0.3,
+) -> None:
+    """Search a collection by text."""
+    from rich.table import Table
+
+    from sensorium.cli import _services, out
+    from sensorium.pipelines.sound_search import search_text
+
+    svc = _services()
+    try:
+        res = search_text(query, collection=name, settings=svc.settings, registry=svc.registry,
+                          top_k=top_k, similarity_threshold=threshold)
+    except SensoriumError as exc:
+        _fail(exc)
+    finally:
+        svc.close()
+    table = Table("similarity", "file", "reason")
+    for r in res["results"]:
+        table.add_row(f"{r['similarity']:.3f}", r["path"], r["reason"])
+    out.print(table)
+
+
+@library_app.command("delete")
+def delete(name: Annotated[str, typer.Argument(help="Collection name.")]) -> None:
+    """Delete a collection's index (the sound files are not touched)."""
+    from sensorium.cli import out
+    from sensorium.config import Settings
+    from sensorium.pipelines.sound_library import delete_collection
+
+    try:
+        delete_collection(Settings(), name)
+    except SensoriumError as exc:
+        _fail(exc)
+    out.print(f"deleted {name}")

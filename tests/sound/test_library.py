@@ -1,0 +1,122 @@
+"""Indexing a generated sound library: facts, profiles, metadata, incremental runs, bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sensorium.errors import SensoriumError
+from sensorium.pipelines import sound_library as lib
+from sensorium.store.vectors import open_store
+from tests.sound.conftest import COLLECTION
+from tests.sound.sounds import rain, save, tone
+
+
+def rows_by_name(settings) -> dict[str, dict]:  # noqa: ANN001
+    store = open_store(settings)
+    return {r["fname"]: r for r in store.rows(lib.table_name(COLLECTION))}
+
+
+def test_index_summary_and_bad_files(indexed, sound_library) -> None:  # noqa: ANN001
+    _, kinds = sound_library
+    assert indexed["indexed"] == 15 and indexed["total"] == 15
+    failed = {f["path"]: f for f in indexed["failed"]}
+    assert set(failed) == {"broken.wav", "empty.flac"}
+    assert all(f["code"] == "PROCESSING_FAILED" and f["error"] for f in failed.values())
+    assert indexed["ignored_files"] == 1  # readme.txt (metadata.csv is a table, not ignored)
+    assert indexed["metadata_sources"] == ["metadata.csv"]
+    assert indexed["stats"]["formats"] == {"wav": 10, "flac": 2, "mp3": 1, "ogg": 1, "m4a": 1}
+    fractions = [f for f, _ in indexed["_progress"]]
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
+def test_rows_hold_facts_profiles_and_embeddings(indexed, sound_library, settings) -> None:  # noqa: ANN001
+    _, kinds = sound_library
+    rows = rows_by_name(settings)
+    ogg = rows[kinds["noise"][1].name]
+    assert ogg["format"] == "ogg" and ogg["orig_sr"] == 48000 and ogg["channels"] == 1
+    wav = rows[kinds["tones"][0].name]
+    assert wav["orig_sr"] == 22050 and wav["duration"] == pytest.approx(4.0, abs=0.01)
+    assert wav["split"] in ("train", "test")  # from metadata.csv, not the folder name (a/b)
+    assert {r["split"] for r in rows.values()} == {"train", "test"}
+    for r in rows.values():
+        assert r["profile"].shape == (521,) and r["yamnet"].shape == (1024,) and r["aisfx"].shape == (512,)
+        assert r["has_aisfx"] == 1 and np.linalg.norm(r["aisfx"]) == pytest.approx(1.0, abs=1e-3)
+        assert len(r["top_labels"]) == 5 and len(r["sha256"]) == 64
+    for p in kinds["speech"]:
+        assert rows[p.name]["top_labels"][0]["label"] == "Speech"
+    rain_top = [rows[p.name]["top_labels"][0]["label"] for p in kinds["rain"]]
+    assert sum(lab in ("Rain", "Rain on surface", "Raindrop") for lab in rain_top) >= 2
+
+
+def test_incremental_reindex(tmp_path: Path, sound_library, services) -> None:  # noqa: ANN001
+    root, kinds = sound_library
+    work = tmp_path / "lib"
+    work.mkdir()
+    picks = [kinds["tones"][0], kinds["rain"][0], kinds["clicks"][0], kinds["noise"][0]]
+    for p in picks:
+        shutil.copy2(p, work / p.name)
+    name = "incremental"
+    first = lib.index_library(work, name, services, sfx_embeddings=False)
+    assert (first["indexed"], first["unchanged"], first["failed"]) == (4, 0, [])
+    again = lib.index_library(work, name, services, sfx_embeddings=False)
+    assert (again["indexed"], again["reindexed"], again["updated"], again["unchanged"]) == (0, 0, 0, 4)
+    # same bytes, new mtime: hash says unchanged -> facts refreshed, no analysis
+    t = work / picks[0].name
+    os.utime(t, (t.stat().st_atime, t.stat().st_mtime + 100))
+    # new content in another file, one removed, one added, a caption added by a sidecar
+    save(work / picks[1].name, tone(3.0, 660))
+    (work / picks[2].name).unlink()
+    save(work / "new_rain.wav", rain(3.0, 42))
+    (work / "captions.json").write_text(json.dumps([{"filename": picks[3].name,
+                                                     "caption": "hiss of an old radio", "tags": "radio;hiss"}]))
+    third = lib.index_library(work, name, services, sfx_embeddings=False)
+    assert third["indexed"] == 1 and third["reindexed"] == 1 and third["removed"] == 1
+    assert third["updated"] == 2 and third["unchanged"] == 0 and third["total"] == 4
+    rows = {r["fname"]: r for r in open_store(services.settings).rows(lib.table_name(name))}
+    assert picks[2].name not in rows and "new_rain.wav" in rows
+    assert rows[picks[3].name]["caption"] == "hiss of an old radio"
+    assert rows[picks[3].name]["labels"] == ["radio", "hiss"]
+    assert rows[picks[1].name]["duration"] == pytest.approx(3.0, abs=0.01)
+    assert rows["new_rain.wav"]["has_aisfx"] == 0
+    assert lib.delete_collection(services.settings, name)
+    with pytest.raises(SensoriumError) as err:
+        lib.delete_collection(services.settings, name)
+    assert err.value.code.value == "NOT_FOUND"
+
+
+def test_empty_folder_gives_empty_collection(tmp_path: Path, services) -> None:  # noqa: ANN001
+    from sensorium.pipelines.sound_search import search_text
+
+    summary = lib.index_library(tmp_path, "emptylib", services)
+    assert summary["total"] == 0 and summary["files_seen"] == 0
+    res = search_text("rain", collection="emptylib", settings=services.settings, registry=services.registry)
+    assert res["results"] == [] and res["total_results"] == 0
+    lib.delete_collection(services.settings, "emptylib")
+
+
+def test_bad_arguments(tmp_path: Path, services) -> None:  # noqa: ANN001
+    with pytest.raises(SensoriumError) as err:
+        lib.index_library(tmp_path / "missing", "x", services)
+    assert err.value.code.value == "VALIDATION_ERROR"
+    with pytest.raises(SensoriumError) as err:
+        lib.index_library(tmp_path, "../etc", services)
+    assert err.value.code.value == "VALIDATION_ERROR"
+
+
+def test_sidecar_formats(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "x.wav").write_bytes(b"")
+    (tmp_path / "meta.csv").write_text("filename;description;category;fold\nsub/x.wav;A door slams;Doors|Wood;3\n")
+    (tmp_path / "sub" / "x.wav.json").write_text(json.dumps({"labels": ["slam"], "mic": "MKH416"}))
+    side = lib.Sidecars()
+    side.load_table(tmp_path / "meta.csv", tmp_path)
+    side.load_table(tmp_path / "sub" / "x.wav.json", tmp_path)
+    entry = side.lookup("sub/x.wav")
+    assert entry["caption"] == "A door slams" and entry["split"] == "3"
+    assert entry["labels"] == ["Doors", "Wood", "slam"] and entry["metadata"] == {"mic": "MKH416"}
