@@ -78,6 +78,8 @@ def analyze(
     language: Annotated[str, typer.Option(help="Speech language: auto or a code (en, fr, ...).")] = "auto",
     words: Annotated[bool, typer.Option("--words", help="Word-level timestamps.")] = False,
     num_frames: Annotated[int, typer.Option(help="Frames analyzed per video.")] = 5,
+    frame_sampling: Annotated[str, typer.Option(help="Video frames: uniform or keyframes (scene changes).")]
+    = "uniform",
     prompt: Annotated[Optional[str], typer.Option(help="A question about images/videos.")] = None,
 ) -> None:
     """Analyze files with the same pipelines as the server, without a server."""
@@ -89,7 +91,10 @@ def analyze(
     svc = _services()
     results: list[dict[str, Any]] = []
     failed = 0
-    opts = AnalyzeOptions(language=language, word_timestamps=words, num_frames=num_frames, prompt=prompt)
+    if frame_sampling not in ("uniform", "keyframes"):
+        raise typer.BadParameter("--frame-sampling must be uniform or keyframes")
+    opts = AnalyzeOptions(language=language, word_timestamps=words, num_frames=num_frames, prompt=prompt,
+                          frame_sampling=frame_sampling)
     try:
         with progress_bar() as bar:
             for path in files:
@@ -123,8 +128,11 @@ def analyze(
             out.print(f"  {result['description']}", markup=False)
         if result.get("answer"):
             out.print(f"  answer: {result['answer']}", markup=False)
-        if "summary" in result:
-            out.print(f"  summary: {result['summary']}", markup=False)
+        summary = result.get("summary")
+        if isinstance(summary, dict):
+            summary = summary.get("text_summary") or summary.get("text")
+        if summary and summary != result.get("description"):
+            out.print(f"  summary: {summary}", markup=False)
     if as_json:
         out.print_json(json.dumps(results if len(results) > 1 else results[0]))
     raise typer.Exit(1 if failed else 0)
