@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="API keys accepted (comma separated). Empty: no key needed. Clients send "
         "`Authorization: Bearer KEY` or `X-API-Key: KEY`.",
     )
+    library_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders the HTTP API may index sound libraries from (comma separated). Empty: any "
+        "folder the server can read (fine on a single-user machine; set it on a shared server).",
+    )
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Requests per minute per API key (or client address); 0 = unlimited."
     )
@@ -114,7 +119,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="Bearer key, if the endpoint needs one.")
     llm_timeout_seconds: float = Field(60, gt=0, description="Time limit of one call to the vision endpoint.")
 
-    @field_validator("cors_origins", "model_dirs", "api_keys", mode="before")
+    @field_validator("cors_origins", "model_dirs", "api_keys", "library_roots", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:
         return _split_list(value)
@@ -131,7 +136,7 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("model_dirs", mode="after")
+    @field_validator("model_dirs", "library_roots", mode="after")
     @classmethod
     def _expand_list(cls, value: list[Path]) -> list[Path]:
         return [p.expanduser() for p in value]

@@ -222,3 +222,24 @@ def test_process_frames_synthesize(client, indexed, bus_jpg) -> None:  # noqa: A
     wav = base64.b64decode(gen["audio_base64"])
     assert wav[:4] == b"RIFF" and gen["duration"] == pytest.approx(3.0) and len(gen["layers"]) >= 1
     assert client.get(gen["audio_url"]).content == wav
+
+
+def test_library_roots_restrict_what_the_api_may_index(tmp_path) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    from sensorium.api.app import create_app
+    from sensorium.services import build_services
+    from tests.conftest import make_settings
+
+    allowed = tmp_path / "sfx"
+    allowed.mkdir()
+    settings = make_settings(tmp_path, library_roots=[allowed], job_workers=0)
+    svc = build_services(settings)
+    with TestClient(create_app(services=svc)) as c:
+        r = c.post("/api/library/sounds/index", json={"directory": "/etc", "name": "x"})
+        assert r.status_code == 422 and "LIBRARY_ROOTS" in r.json()["error"]["message"]
+        r = c.post("/api/library/sounds/index", json={"directory": str(allowed / ".." / ".."), "name": "x"})
+        assert r.status_code == 422
+        r = c.post("/api/library/sounds/index", json={"directory": str(allowed), "name": "x"})
+        assert r.status_code == 202
+    svc.close()

@@ -72,7 +72,8 @@ class IndexRequest(BaseModel):
         "the YAMNet profile over 521 AudioSet classes with top labels, YAMNet (1024-d) and aiSFX (512-d) "
         "embeddings, and captions/labels from sidecar CSV/JSON. Re-indexing is incremental (unchanged "
         "files skipped by size+mtime+SHA-256, removed files dropped); unreadable files are listed in the "
-        "job result's `failed` and skipped. Poll `/api/jobs/{id}` (or its `/events` SSE stream)."
+        "job result's `failed` and skipped. Poll `/api/jobs/{id}` (or its `/events` SSE stream). When "
+        "LIBRARY_ROOTS is set, `directory` must lie inside one of those folders."
     ),
     responses={202: {"description": "The queued job (`job_id`, `status_url`, `events_url`)."},
                **error_responses(ErrorCode.VALIDATION_ERROR)},
@@ -84,6 +85,12 @@ def index_sounds(body: IndexRequest, services: ServicesDep) -> JSONResponse:
         raise SensoriumError(ErrorCode.VALIDATION_ERROR,
                              f"Folder {body.directory!r} does not exist on the server or is not a folder.",
                              details={"param": "directory"})
+    roots = services.settings.library_roots
+    resolved = folder.resolve()
+    if roots and not any(resolved.is_relative_to(r.resolve()) for r in roots):
+        raise SensoriumError(ErrorCode.VALIDATION_ERROR,
+                             f"Folder {body.directory!r} is outside the folders this server may index "
+                             "(LIBRARY_ROOTS).", details={"param": "directory"})
     job_id = services.jobs.new_id()
     job = services.jobs.submit(library.KIND, {
         "directory": str(folder.resolve()), "name": body.name, "max_seconds": body.max_seconds,
