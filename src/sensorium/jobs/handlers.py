@@ -17,3 +17,7 @@ def register_handlers(jobs: JobService) -> None:
     from sensorium.pipelines import sound_library
 
     sound_library.register(jobs)
+
+    from sensorium.pipelines.foley import jobs as foley_jobs
+
+    foley_jobs.register(jobs)

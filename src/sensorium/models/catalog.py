@@ -10,8 +10,10 @@ def all_specs() -> list[ModelSpec]:
     from sensorium.models import vision, whisper, yolox
 
     from sensorium.models import aisfx, text_embedding, yamnet  # sound library (issue 4)
+    from sensorium.models import pose  # foley (issue 5)
     return [*whisper.SPECS, *yolox.SPECS, *vision.SPECS,
-            *yamnet.SPECS, *aisfx.SPECS, *text_embedding.SPECS]
+            *yamnet.SPECS, *aisfx.SPECS, *text_embedding.SPECS,
+            *pose.SPECS]
 
 
 def build_registry(settings: Settings) -> ModelRegistry:

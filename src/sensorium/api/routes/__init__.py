@@ -6,7 +6,7 @@ import importlib
 
 from fastapi import APIRouter
 
-MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound"]
+MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound", "foley"]
 
 
 def ROUTERS() -> list[APIRouter]:  # noqa: N802 - reads like the constant it stands for

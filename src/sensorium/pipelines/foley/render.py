@@ -1,0 +1,286 @@
+"""Audio mixing and muxing (PyAV), and the annotated video.
+
+* `mix_audio(original, steps, mode)`: replace | mix | duck (the original is lowered by ~8 dB around
+  each footstep with a 5 ms attack / 250 ms release envelope), peak-safe.
+* `mux(video, audio, out)`: copies the video packets unchanged (no re-encoding) into an MP4 with a
+  new AAC track; when the source codec cannot go into MP4 it falls back to H.264 re-encoding and
+  says so in the result.
+* `render_annotated(video, detection, out)`: boxes + ids, skeletons, foot markers, a flash and an
+  L/R label at each strike, and a timeline strip of all steps at the bottom (re-encoded H.264).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sensorium.errors import ErrorCode, SensoriumError
+
+log = logging.getLogger(__name__)
+
+MODES = ("replace", "mix", "duck")
+DUCK_DB = -8.0
+STRIP_H = 72
+FOOT_COLORS = {"left": (255, 200, 0), "right": (0, 140, 255)}  # BGR: left cyan-blue, right orange
+PERSON_COLORS = [(80, 220, 80), (220, 120, 255), (60, 200, 255), (255, 120, 80), (200, 200, 200)]
+
+
+def audio_rate(path: Path | str, default: int = 48000) -> int:
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as c:
+        if c.streams.audio:
+            return int(c.streams.audio[0].codec_context.sample_rate or default)
+    return default
+
+
+def load_original(path: Path | str, sr: int, n: int) -> np.ndarray | None:
+    """The video's own audio as (2, n) at sr, or None when it has no audio track."""
+    from sensorium.media.audio import load_audio
+
+    try:
+        y = load_audio(path, sr=sr, mono=False, min_seconds=0.0)
+    except SensoriumError:
+        return None
+    y = np.atleast_2d(y)
+    if y.shape[0] == 1:
+        y = np.vstack([y, y])
+    y = y[:2]
+    if y.shape[1] < n:
+        y = np.pad(y, ((0, 0), (0, n - y.shape[1])))
+    return y[:, :n].astype(np.float32)
+
+
+def mix_audio(original: np.ndarray | None, steps: np.ndarray, sr: int, mode: str) -> np.ndarray:
+    if mode not in MODES:
+        raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"mode must be one of {', '.join(MODES)} (got {mode!r}).",
+                             details={"param": "mode"})
+    if original is None or mode == "replace":
+        out = steps.astype(np.float64)
+    elif mode == "mix":
+        out = original.astype(np.float64) + steps
+    else:
+        env = np.max(np.abs(steps), axis=0)
+        env = (env > 1e-3).astype(np.float64)
+        a = math.exp(-1 / (0.005 * sr))
+        r = math.exp(-1 / (0.25 * sr))
+        from scipy.signal import lfilter
+
+        # attack: fast rise; release: slow fall (one-pole smoothers on the gate)
+        rise = lfilter([1 - a], [1, -a], env)
+        sm = np.maximum(rise, lfilter([1 - r], [1, -r], rise))
+        sm = np.clip(sm / (sm.max() + 1e-9), 0, 1)
+        gain = 1 - (1 - 10 ** (DUCK_DB / 20)) * sm
+        out = original.astype(np.float64) * gain[None, :] + steps
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    if peak > 0.98:
+        out = out * (0.98 / peak)
+    return out.astype(np.float32)
+
+
+def _write_audio(container, stream, audio: np.ndarray, sr: int) -> None:  # noqa: ANN001
+    import av
+
+    layout = "stereo"
+    fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
+    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr) if fmt != "fltp" else None
+    block = 1024 * 16
+    for i in range(0, audio.shape[1], block):
+        chunk = np.ascontiguousarray(np.clip(audio[:, i:i + block], -1, 1).astype(np.float32))
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+        frame.sample_rate = sr
+        frame.pts = i
+        frame.time_base = Fraction(1, sr)
+        frames = resampler.resample(frame) if resampler is not None else [frame]
+        for f in frames:
+            for packet in stream.encode(f):
+                container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def mux(video: Path | str, audio: np.ndarray, sr: int, out: Path | str) -> dict[str, Any]:
+    """MP4 with the source's video stream (copied when possible) and `audio` as AAC."""
+    import av
+
+    out = Path(out)
+    try:
+        with av.open(str(video), metadata_errors="ignore") as inp:
+            vin = inp.streams.video[0]
+            with av.open(str(out), "w", format="mp4") as dst:
+                vout = dst.add_stream_from_template(vin)
+                aout = dst.add_stream("aac", rate=sr, layout="stereo")
+                aout.bit_rate = 160_000
+                for packet in inp.demux(vin):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = vout
+                    dst.mux(packet)
+                _write_audio(dst, aout, audio, sr)
+        return {"video": "copied", "audio_codec": "aac", "sample_rate": sr}
+    except SensoriumError:
+        raise
+    except Exception as exc:  # codec not allowed in MP4, odd timestamps...
+        log.info("stream copy into MP4 failed (%s); re-encoding the video as H.264", exc)
+        out.unlink(missing_ok=True)
+    _reencode(video, audio, sr, out)
+    return {"video": "re-encoded (h264)", "audio_codec": "aac", "sample_rate": sr}
+
+
+def _reencode(video: Path | str, audio: np.ndarray | None, sr: int, out: Path,
+              draw: Callable[[int, float, np.ndarray], np.ndarray] | None = None, extra_h: int = 0,
+              progress: Callable[[float], None] | None = None) -> None:
+    import av
+
+    from sensorium.media.video import iter_frames, probe_video
+
+    info = probe_video(video)
+    rate = Fraction(info.fps).limit_denominator(1001) if info.fps else Fraction(30)
+    with av.open(str(out), "w", format="mp4") as dst:
+        vs = dst.add_stream("libx264", rate=rate)
+        vs.width = info.width + (info.width % 2)
+        vs.height = info.height + extra_h + ((info.height + extra_h) % 2)
+        vs.pix_fmt = "yuv420p"
+        vs.options = {"crf": "21", "preset": "veryfast"}
+        aout = None
+        if audio is not None:
+            aout = dst.add_stream("aac", rate=sr, layout="stereo")
+            aout.bit_rate = 160_000
+        total = max(1, info.frame_count)
+        for k, (idx, t, bgr) in enumerate(iter_frames(video)):
+            img = draw(idx, t, bgr) if draw is not None else bgr
+            if img.shape[1] != vs.width or img.shape[0] != vs.height:
+                canvas = np.zeros((vs.height, vs.width, 3), dtype=np.uint8)
+                canvas[:img.shape[0], :img.shape[1]] = img
+                img = canvas
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+            frame.pts = idx
+            frame.time_base = 1 / rate
+            for packet in vs.encode(frame):
+                dst.mux(packet)
+            if progress is not None and k % 15 == 0:
+                progress(min(0.99, k / total))
+        for packet in vs.encode(None):
+            dst.mux(packet)
+        if aout is not None and audio is not None:
+            _write_audio(dst, aout, audio, sr)
+
+
+# --- annotated video --------------------------------------------------------------------------
+class Annotator:
+    def __init__(self, detection: dict[str, Any], tracks: dict[int, dict[str, np.ndarray]], width: int,
+                 height: int, fps: float, stride: int) -> None:
+        self.events = [e for e in detection["events"] if e["event"] == "heel_strike"]
+        self.toe_offs = [e for e in detection["events"] if e["event"] == "toe_off"]
+        self.people = [p["person_id"] for p in detection["people"]]
+        self.tracks = tracks
+        self.w, self.h, self.fps = width, height, fps
+        self.stride = max(1, stride)
+        self.duration = max(float(detection["video"].get("duration") or 0), 1e-3)
+        self.strip = self._strip()
+
+    def _row(self, pid: int) -> int:
+        rows = [p for p in self.people if any(e["person_id"] == p for e in self.events)] or self.people
+        return rows.index(pid) if pid in rows else 0
+
+    def _strip(self) -> np.ndarray:
+        import cv2
+
+        strip = np.full((STRIP_H, self.w, 3), 24, dtype=np.uint8)
+        rows = max(1, len({e["person_id"] for e in self.events}))
+        for s in range(int(self.duration) + 1):
+            x = int(s / self.duration * (self.w - 1))
+            cv2.line(strip, (x, 0), (x, 6 if s % 5 else 12), (120, 120, 120), 1)
+        row_h = (STRIP_H - 16) / rows
+        for e in self.events:
+            x = int(e["time_s"] / self.duration * (self.w - 1))
+            r = self._row(e["person_id"])
+            y0 = int(14 + r * row_h)
+            y1 = int(14 + (r + 1) * row_h) - 2
+            ym = (y0 + y1) // 2
+            col = FOOT_COLORS.get(e["foot"], (255, 255, 255))
+            if e["foot"] == "left":
+                cv2.line(strip, (x, y0), (x, ym), col, 2)
+            else:
+                cv2.line(strip, (x, ym), (x, y1), col, 2)
+        cv2.putText(strip, "L", (3, 26), cv2.FONT_HERSHEY_SIMPLEX, 0.4, FOOT_COLORS["left"], 1)
+        cv2.putText(strip, "R", (3, STRIP_H - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.4, FOOT_COLORS["right"], 1)
+        return strip
+
+    def _state(self, pid: int, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
+        t = self.tracks.get(pid)
+        if t is None or len(t["frames"]) == 0:
+            return None
+        frames = t["frames"]
+        i = int(np.searchsorted(frames, frame, side="right")) - 1
+        if i < 0 or frame - frames[i] > 2 * self.stride:
+            return None
+        return t["boxes"][i], t["skeletons"][i].astype(np.float32)
+
+    def draw(self, idx: int, t: float, bgr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        from sensorium.models.pose import FOOT, SKELETON
+
+        img = bgr.copy()
+        for k, pid in enumerate(self.tracks):
+            st = self._state(pid, idx)
+            if st is None:
+                continue
+            box, sk = st
+            col = PERSON_COLORS[k % len(PERSON_COLORS)]
+            x1, y1, x2, y2 = (int(v) for v in box)
+            cv2.rectangle(img, (x1, y1), (x2, y2), col, 2)
+            cv2.putText(img, f"#{pid}", (x1 + 3, max(14, y1 - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.6, col, 2)
+            for a, b in SKELETON:
+                if sk[a, 2] > 0.3 and sk[b, 2] > 0.3:
+                    cv2.line(img, (int(sk[a, 0]), int(sk[a, 1])), (int(sk[b, 0]), int(sk[b, 1])), (235, 235, 235), 2)
+            for side, ids in FOOT.items():
+                for part in ("heel", "toe"):
+                    j = ids[part]
+                    if sk[j, 2] > 0.3:
+                        cv2.circle(img, (int(sk[j, 0]), int(sk[j, 1])), 4, FOOT_COLORS[side], -1)
+        # strike flashes: expanding ring + label for ~0.3 s
+        flash = max(3, int(round(0.3 * self.fps)))
+        for e in self.events:
+            age = idx - e["frame"]
+            if 0 <= age < flash:
+                a = 1 - age / flash
+                col = FOOT_COLORS.get(e["foot"], (255, 255, 255))
+                r = int(10 + 30 * (age / flash))
+                overlay = img.copy()
+                cv2.circle(overlay, (int(e["x"]), int(e["y"])), r, col, -1)
+                img = cv2.addWeighted(overlay, 0.45 * a, img, 1 - 0.45 * a, 0)
+                cv2.circle(img, (int(e["x"]), int(e["y"])), r, col, 2)
+                label = f"{'L' if e['foot'] == 'left' else 'R'} #{e['person_id']}"
+                cv2.putText(img, label, (int(e["x"]) + 12, int(e["y"]) - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.8, col, 2)
+        strip = self.strip.copy()
+        x = int(t / self.duration * (self.w - 1))
+        cv2.line(strip, (x, 0), (x, STRIP_H - 1), (255, 255, 255), 1)
+        steps_so_far = sum(1 for e in self.events if e["time_s"] <= t)
+        cv2.putText(strip, f"{t:5.2f}s  steps {steps_so_far}", (self.w - 200, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (220, 220, 220), 1)
+        return np.vstack([img, strip])
+
+
+def render_annotated(video: Path | str, detection: dict[str, Any], tracks: dict[int, dict[str, np.ndarray]],
+                     out: Path | str, *, with_audio: bool = True,
+                     progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    from sensorium.media.video import probe_video
+
+    info = probe_video(video)
+    ann = Annotator(detection, tracks, info.width, info.height, info.fps or 30.0,
+                    int(detection.get("options", {}).get("stride", 1)))
+    audio = None
+    sr = audio_rate(video)
+    if with_audio and info.has_audio:
+        n = int(round(info.duration * sr))
+        audio = load_original(video, sr, n)
+    _reencode(video, audio, sr, Path(out), draw=ann.draw, extra_h=STRIP_H, progress=progress)
+    return {"width": info.width, "height": info.height + STRIP_H, "fps": info.fps, "audio": audio is not None}
