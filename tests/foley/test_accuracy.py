@@ -60,3 +60,20 @@ def test_toe_offs_fall_between_strikes(labelled_detections) -> None:  # noqa: AN
     assert len(toe_offs) >= len(strikes) // 2
     # a toe-off is never at the same instant as a strike (it is the other foot leaving the floor)
     assert all(min(abs(t - s) for s in strikes) > 0.03 for t in toe_offs)
+
+
+def test_two_half_scan_keeps_the_accuracy(walk_dir, foley_registry) -> None:  # noqa: ANN001
+    """Long videos are scanned as two halves on two threads; forced here on the labelled clips."""
+    from sensorium.pipelines.foley import DetectOptions, detect_footsteps
+    from tests.foley.conftest import LABELS
+
+    detections = {name: detect_footsteps(walk_dir / name, foley_registry,
+                                         DetectOptions(stride=1, split_min_seconds=0.0))
+                  for name in LABELS["clips"]}
+    assert all(d.timings["segments"] == 2 for d in detections.values())
+    tp, fp, fn, errors_ms, per_clip = _score(detections)
+    f1 = f1_score(tp, fp, fn)
+    median = float(np.median(np.abs(errors_ms)))
+    print(f"\ntwo halves: tp={tp} fp={fp} fn={fn} F1={f1:.3f} median |error|={median:.1f} ms per clip={per_clip}")
+    assert f1 >= 0.9, per_clip
+    assert median <= 33.0
