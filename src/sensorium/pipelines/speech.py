@@ -34,6 +34,10 @@ _KNOWN_INVENTIONS = {
 }
 _ONLY_SYMBOLS = re.compile(r"^[\s\W♪♫♬_]*$")
 
+#: tiny.en is the fast model: greedy decoding (measured RTF 0.056 vs 0.09-0.12 with beam 5 on 2 cores,
+#: WER 9.3 % vs 7.2 % on a minute of Piper speech); base keeps beam search.
+DEFAULT_BEAM = {TINY_EN: 1, BASE: 5}
+
 MODEL_ALIASES = {
     "whisper-1": None, "": None, "default": None,
     "tiny": TINY_EN, "tiny.en": TINY_EN, "whisper-tiny.en": TINY_EN, "whisper-tiny": TINY_EN,
@@ -57,7 +61,7 @@ class TranscribeOptions:
     prompt: str | None = None
     temperature: float | None = None
     model: str | None = None  # explicit registry name
-    beam_size: int = 5
+    beam_size: int | None = None  # None: WHISPER_BEAM_SIZE, or the model's default
     vad: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -129,9 +133,10 @@ def transcribe(
     language = opts.language
     model_name = choose_model(language, settings, opts.model)
     duration = float(len(audio) / SR)
+    beam = opts.beam_size or settings.whisper_beam_size or DEFAULT_BEAM[model_name]
     kwargs: dict[str, Any] = dict(
         language=language if model_name != TINY_EN else "en",
-        beam_size=opts.beam_size,
+        beam_size=beam,
         word_timestamps=opts.word_timestamps,
         vad_filter=opts.vad,
         vad_parameters={"min_silence_duration_ms": 500, "speech_pad_ms": 200},
