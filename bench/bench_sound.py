@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -43,20 +42,12 @@ from tests.sound.sounds import clicks, noise, rain, save, tone  # noqa: E402
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import lancedb
     import torch
 
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": cpu,
-            "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "lancedb": lancedb.__version__,
+    from bench._common import machine as common_machine
+
+    return {**common_machine(), "torch_threads": torch.get_num_threads(), "lancedb": lancedb.__version__,
             "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
 
 

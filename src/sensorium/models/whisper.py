@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -115,14 +114,6 @@ def load_whisper(path: Path, settings: Settings):  # noqa: ANN201
         cpu_threads=settings.whisper_cpu_threads or (os.cpu_count() or 2),
         local_files_only=True,
     )
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 SPECS = [

@@ -45,6 +45,7 @@ import numpy as np
 
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.media.sniff import describe, sniff_file
+from sensorium.store.files import file_sha256
 from sensorium.store.vectors import CollectionSchema, VectorStore, check_name, open_store
 
 log = logging.getLogger(__name__)
@@ -88,14 +89,6 @@ def now_iso() -> str:
 
 def clip_id(rel_path: str) -> str:
     return hashlib.sha1(rel_path.encode("utf-8")).hexdigest()[:20]
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # --- sidecar metadata ---------------------------------------------------------------------------

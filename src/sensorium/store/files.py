@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import tempfile
@@ -54,3 +55,12 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

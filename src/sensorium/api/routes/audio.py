@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import JSONResponse
 
 from sensorium.api.deps import ServicesDep
 from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
-from sensorium.api.uploads import StoredUpload, receive_upload
+from sensorium.api.submit import submit_upload_job
+from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode
 from sensorium.pipelines.audio import analyze_audio_file, detect_language_file, options_to_params
 from sensorium.pipelines.audio_jobs import KIND as AUDIO_JOB
 from sensorium.pipelines.speech import TranscribeOptions, normalize_language
-from sensorium.services import Services
 from sensorium.store.files import Workspace
 
 router = APIRouter(tags=["audio"])
 
 AUDIO_KINDS = ("audio", "video")  # a video's audio track is analyzed too
-
-
-def submit_job(services: Services, kind: str, upload: StoredUpload, params: dict[str, Any]) -> JSONResponse:
-    """Move an upload into a new job's folder and queue the job; answers 202 with the job."""
-    job_id = services.jobs.new_id()
-    workdir = services.jobs.workdir(job_id)
-    workdir.mkdir(parents=True, exist_ok=True)
-    target = workdir / upload.path.name
-    shutil.move(str(upload.path), target)
-    job = services.jobs.submit(kind, {**params, "file": target.name, "filename": upload.filename},
-                               job_id=job_id)
-    body = ok("job", {**job, "job_id": job_id, "status_url": f"/api/jobs/{job_id}",
-                      "events_url": f"/api/jobs/{job_id}/events"},
-              processing_time_ms=0.0, model=None)
-    return JSONResponse(body, status_code=202)
 
 
 @router.post(
@@ -73,7 +56,7 @@ async def analyze_audio(
 
             raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The video has no audio track to analyze.")
         if run_async:
-            return submit_job(services, AUDIO_JOB, up, {"options": options_to_params(opts)})
+            return submit_upload_job(services, AUDIO_JOB, up, {"options": options_to_params(opts)})
         t0 = time.perf_counter()
         result = await services.limiter.run(lambda stop: analyze_audio_file(
             up.path, services.registry, settings, opts, check=checker(stop)))

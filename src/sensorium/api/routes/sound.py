@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from sensorium import __version__
 from sensorium.api.deps import ServicesDep
+from sensorium.api.submit import accepted
 from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
@@ -96,9 +97,7 @@ def index_sounds(body: IndexRequest, services: ServicesDep) -> JSONResponse:
         "directory": str(folder.resolve()), "name": body.name, "max_seconds": body.max_seconds,
         "sfx_embeddings": body.sfx_embeddings,
     }, job_id=job_id)
-    result = {**job, "job_id": job_id, "status_url": f"/api/jobs/{job_id}",
-              "events_url": f"/api/jobs/{job_id}/events"}
-    return JSONResponse(ok("job", result, processing_time_ms=0.0, model=None), status_code=202)
+    return accepted(job)
 
 
 @router.get(

@@ -120,9 +120,9 @@ async def analyze_video(
     with Workspace(settings.tmp_dir) as ws:
         up = await receive_upload(video, ws, settings, ("video",), field="video")
         if run_async:
-            from sensorium.api.routes.audio import submit_job
+            from sensorium.api.submit import submit_upload_job
 
-            return submit_job(services, VIDEO_JOB, up, {"options": options_to_params(opts)})
+            return submit_upload_job(services, VIDEO_JOB, up, {"options": options_to_params(opts)})
         t0 = time.perf_counter()
         result = await services.limiter.run(lambda stop: analyze_video_file(
             up.path, services.registry, settings, opts, check=checker(stop)))
