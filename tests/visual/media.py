@@ -121,22 +121,12 @@ def photo_clip(path: Path, photos: list[np.ndarray], seconds_each: float = 1.6, 
 
 
 def audio_only_mp4(path: Path, seconds: float = 1.0, sr: int = 16000) -> Path:
-    import av
+    """An MP4 container with an AAC track and no video stream."""
+    from sensorium.media.audio import encode_audio
 
     t = np.arange(int(seconds * sr)) / sr
-    pcm = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32).reshape(1, -1)
-    with av.open(str(path), "w", format="mp4") as out:
-        s = out.add_stream("aac", rate=sr)
-        s.layout = "mono"
-        for i in range(0, pcm.shape[1], 1024):
-            fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i:i + 1024]), format="fltp", layout="mono")
-            fr.sample_rate = sr
-            fr.pts = i
-            for p in s.encode(fr):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
-    return path
+    return encode_audio(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr, codec="aac",
+                        container_format="mp4")
 
 
 def load_speech_16k(wav: Path) -> np.ndarray:
