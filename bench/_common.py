@@ -7,7 +7,7 @@ import os
 import platform
 import statistics
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def write(name: str, inputs: dict[str, Any], figures: dict[str, Any], rows: list
     out = RESULTS / f"{name}.json"
     out.write_text(json.dumps({
         "benchmark": name,
-        "date": datetime.now(timezone.utc).isoformat(),
+        "date": datetime.now(UTC).isoformat(),
         "machine": machine(),
         "inputs": inputs,
         "figures": figures,

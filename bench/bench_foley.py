@@ -20,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, SHARED, write  # noqa: E402
+from _common import REPO, SHARED, write
 
 sys.path.insert(0, str(REPO / "src"))
 
@@ -59,8 +59,8 @@ def main() -> None:
 
     warnings.filterwarnings("ignore")
     from sensorium.config import Settings
+    from sensorium.foley import DetectOptions, detect_footsteps
     from sensorium.models.catalog import build_registry
-    from sensorium.pipelines.foley import DetectOptions, detect_footsteps
 
     settings = Settings(_env_file=None, model_dirs=[SHARED / "models"])
     registry = build_registry(settings)

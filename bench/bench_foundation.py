@@ -21,7 +21,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench._common import REPO, SHARED, write  # noqa: E402
+from bench._common import REPO, SHARED, write
 
 SENTENCES = [
     "Sensorium is a self-hosted service that understands images, video and audio.",
@@ -99,7 +99,7 @@ def make_speech(path: Path, min_seconds: float = 60.0) -> float:
 def main() -> None:
     from sensorium.media.audio import load_audio
     from sensorium.models.catalog import build_registry
-    from sensorium.pipelines.speech import TranscribeOptions, transcribe
+    from sensorium.speech.transcribe import TranscribeOptions, transcribe
     from tests.conftest import make_settings
 
     work = Path(tempfile.mkdtemp(prefix="sensorium-bench-"))
@@ -174,7 +174,7 @@ def main() -> None:
         ["load whisper-base (s)", round(statistics.median(loads["whisper-base"]), 3), ""],
         [f"RTF tiny.en on {seconds:.0f}s speech", rtf["whisper-tiny.en"]["rtf_median"], "<= 0.1"],
         [f"RTF base (auto) on {seconds:.0f}s speech", rtf["whisper-base"]["rtf_median"], "<= 0.25"],
-        [f"RTF tiny.en with beam 5 (reference)", rtf["whisper-tiny.en beam 5"]["rtf_median"], ""],
+        ["RTF tiny.en with beam 5 (reference)", rtf["whisper-tiny.en beam 5"]["rtf_median"], ""],
         ["server peak RSS idle (MB)", round(idle_rss, 1), ""],
         ["server peak RSS after both models (MB)", round(server_peak, 1), ""],
     ]

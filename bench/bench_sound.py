@@ -35,8 +35,8 @@ os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/sensorium-numba-cache")
 
 from sensorium.config import Settings  # noqa: E402
 from sensorium.models.catalog import build_registry  # noqa: E402
-from sensorium.pipelines import sound_library as lib  # noqa: E402
-from sensorium.pipelines import sound_search as ss  # noqa: E402
+from sensorium.sound import library as lib  # noqa: E402
+from sensorium.sound import search as ss  # noqa: E402
 from sensorium.store.vectors import CollectionSchema, LanceVectorStore  # noqa: E402
 from tests.sound.sounds import clicks, noise, rain, save, tone  # noqa: E402
 
@@ -44,7 +44,6 @@ from tests.sound.sounds import clicks, noise, rain, save, tone  # noqa: E402
 def machine() -> dict:
     import lancedb
     import torch
-
     from bench._common import machine as common_machine
 
     return {**common_machine(), "torch_threads": torch.get_num_threads(), "lancedb": lancedb.__version__,
@@ -62,7 +61,7 @@ def make_clips(folder: Path, n: int, seconds: float = 5.0) -> None:
         save(folder / f"clip_{i:04d}.wav", makers[i % 4](i))
 
 
-def bench_indexing(data: Path, n: int, registry) -> tuple[dict, Settings]:  # noqa: ANN001
+def bench_indexing(data: Path, n: int, registry) -> tuple[dict, Settings]:
     settings = Settings(_env_file=None, data_dir=data / "data", model_dirs=[ROOT.parent / "shared" / "models"],
                         model_ttl_seconds=-1, model_cache_dir=data / "cache")
     services = SimpleNamespace(settings=settings, registry=registry)
@@ -87,7 +86,7 @@ def bench_indexing(data: Path, n: int, registry) -> tuple[dict, Settings]:  # no
     return out, settings
 
 
-def bench_text_search(settings: Settings, registry, queries: int = 30) -> dict:  # noqa: ANN001
+def bench_text_search(settings: Settings, registry, queries: int = 30) -> dict:
     words = ["rain", "a beep tone", "static hiss", "clock ticking", "speech", "water drops on a roof"]
     ss.search_text("warm up", collection="bench_yamnet_aisfx", settings=settings, registry=registry)
     lat = []

@@ -86,7 +86,7 @@ def make_clip(path: Path) -> Path:
         cv2.putText(img, "SENSORIUM BENCH", (120, 180), cv2.FONT_HERSHEY_SIMPLEX, 3.0, (255, 255, 255), 8)
         return img
 
-    def frames():  # noqa: ANN202
+    def frames():
         for i in range(CLIP_SECONDS * CLIP_FPS):
             t = i / CLIP_FPS
             yield scene(int(t // 7.5) % 4, t)
@@ -94,7 +94,7 @@ def make_clip(path: Path) -> Path:
     return encode_video(path, frames(), CLIP_FPS, gop=CLIP_GOP, preset="veryfast", crf=23)
 
 
-def timed(fn, runs: int):  # noqa: ANN001, ANN202
+def timed(fn, runs: int):
     walls, cpus, out = [], [], None
     for _ in range(runs):
         c0, t0 = time.process_time(), time.perf_counter()
@@ -121,8 +121,8 @@ def main() -> None:
     from sensorium.config import Settings
     from sensorium.media.video import frames_at, iter_frames, probe_video, uniform_times
     from sensorium.models.catalog import build_registry
-    from sensorium.pipelines.image import ImageOptions, analyze_image_file
-    from sensorium.pipelines.video import VideoOptions, analyze_video_file
+    from sensorium.vision.image import ImageOptions, analyze_image_file
+    from sensorium.vision.video import VideoOptions, analyze_video_file
 
     work = Path(tempfile.mkdtemp(prefix="bench-visual-"))
     settings = Settings(_env_file=None, model_dirs=[SHARED / "models"], data_dir=work / "data", log_dir=work / "logs",

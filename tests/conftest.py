@@ -9,16 +9,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/sensorium-numba-cache")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
-from fastapi.testclient import TestClient  # noqa: E402
+import pytest
+from fastapi.testclient import TestClient
 
-from sensorium.api.app import create_app  # noqa: E402
-from sensorium.config import Settings  # noqa: E402
-from sensorium.services import build_services  # noqa: E402
-
-from tests import media_factory  # noqa: E402
+from sensorium.api.app import create_app
+from sensorium.config import Settings
+from sensorium.services import build_services
+from tests import media_factory
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SENSORIUM_SHARED_DIR", REPO.parent / "shared"))
@@ -56,7 +55,7 @@ def settings(session_tmp: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def services(settings: Settings):  # noqa: ANN201
+def services(settings: Settings):
     svc = build_services(settings)
     svc.start()
     svc._started = True  # type: ignore[attr-defined]
@@ -65,7 +64,7 @@ def services(settings: Settings):  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def client(services) -> TestClient:  # noqa: ANN001
+def client(services) -> TestClient:
     app = create_app(services=services)
     with TestClient(app) as c:
         yield c
@@ -79,7 +78,7 @@ def media_dir(session_tmp: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def speak(media_dir: Path):  # noqa: ANN201
+def speak(media_dir: Path):
     """speak(text, name=None) -> Path of a Piper WAV (cached per text within the session)."""
     cache: dict[str, Path] = {}
 

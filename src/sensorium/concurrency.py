@@ -55,7 +55,7 @@ class AnalysisLimiter:
         metrics.ANALYSES_WAITING.set(self.waiting)
         try:
             await asyncio.wait_for(sem.acquire(), timeout=self.queue_timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             retry = max(1, int(self.queue_timeout) or 5)
             raise SensoriumError(
                 ErrorCode.SERVICE_UNAVAILABLE,
@@ -76,7 +76,7 @@ class AnalysisLimiter:
         def work() -> None:
             try:
                 outcome["value"] = fn(stop)
-            except BaseException as exc:  # noqa: BLE001 - re-raised on the event loop
+            except BaseException as exc:
                 outcome["error"] = exc
 
         async def runner() -> None:
@@ -95,7 +95,7 @@ class AnalysisLimiter:
         limit = timeout or self.request_timeout
         try:
             await asyncio.wait_for(asyncio.shield(task_done.wait()), timeout=limit)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             stop.set()
             task.add_done_callback(release)  # free the slot only when the thread has finished
             raise SensoriumError(

@@ -1,6 +1,8 @@
-"""The long-lived objects of a running Sensorium (server, CLI or worker), built once.
+"""The long-lived objects of a running Sensorium (server, CLI or worker), built once per process.
 
-Routes get them through `api/deps.py`; job handlers through `JobContext.services`.
+`build_services` makes the floors (settings, model registry, database, vector store, jobs, limiter)
+and then one service per capability, each given exactly what it needs; each capability service
+registers its own job kinds. Routes reach them through `api/deps.py`, the CLI through `cli/common.py`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ from datetime import timedelta
 from sensorium import __version__, metrics
 from sensorium.concurrency import AnalysisLimiter
 from sensorium.config import Settings
-from sensorium.jobs.service import JobService, LocalExecutor
+from sensorium.foley.service import FoleyService
+from sensorium.jobs.executor import LocalExecutor
+from sensorium.jobs.service import JobService
 from sensorium.models.catalog import build_registry
 from sensorium.models.registry import ModelRegistry
+from sensorium.sound.service import SoundService
+from sensorium.speech.service import SpeechService
 from sensorium.store.database import Database
+from sensorium.store.vectors import VectorStore, open_vector_store
+from sensorium.vision.service import VisionService
 
 
 @dataclass
@@ -23,8 +31,13 @@ class Services:
     settings: Settings
     registry: ModelRegistry
     db: Database
+    vectors: VectorStore
     jobs: JobService
     limiter: AnalysisLimiter
+    speech: SpeechService
+    vision: VisionService
+    sound: SoundService
+    foley: FoleyService
     started_at: float = field(default_factory=time.time)
     version: str = __version__
     executor: LocalExecutor | None = None
@@ -34,10 +47,8 @@ class Services:
         self.jobs.purge_finished(timedelta(hours=self.settings.job_retention_hours))
         if run_jobs and self.settings.job_workers > 0:
             self.executor = LocalExecutor(self.settings.job_workers)
-            self.jobs.attach(self.executor, self)
+            self.jobs.attach(self.executor)
             self.executor.start(self.jobs)
-        else:
-            self.jobs.services = self
 
     def close(self) -> None:
         if self.executor is not None:
@@ -47,17 +58,18 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    from sensorium.jobs.handlers import register_handlers
-
     settings.ensure_dirs()
     registry = build_registry(settings)
     registry.on_load.append(lambda name, secs: metrics.MODEL_LOAD_SECONDS.labels(name).observe(secs))
     db = Database(settings.db_url)
     db.create_all()
+    vectors = open_vector_store(settings)
     jobs = JobService(db, settings.jobs_dir, max_attempts=settings.job_max_attempts)
-    register_handlers(jobs)
     limiter = AnalysisLimiter(settings.max_concurrent_requests, settings.queue_timeout_seconds,
                               settings.request_timeout_seconds)
-    services = Services(settings=settings, registry=registry, db=db, jobs=jobs, limiter=limiter)
-    jobs.services = services
-    return services
+    speech = SpeechService(settings, registry, jobs)
+    vision = VisionService(settings, registry, jobs, speech)
+    sound = SoundService(settings, registry, jobs, vectors, vision)
+    foley = FoleyService(settings, registry, jobs, db)
+    return Services(settings=settings, registry=registry, db=db, vectors=vectors, jobs=jobs, limiter=limiter,
+                    speech=speech, vision=vision, sound=sound, foley=foley)

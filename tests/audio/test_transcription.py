@@ -36,7 +36,7 @@ def wer(reference: str, hypothesis: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def sentence_wav(speak) -> Path:  # noqa: ANN001
+def sentence_wav(speak) -> Path:
     return speak(SENTENCE, "sentence.wav")
 
 
@@ -139,7 +139,7 @@ def _secs(stamp: str) -> float:
     return int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def test_srt_and_vtt_are_well_formed(client: TestClient, speak) -> None:  # noqa: ANN001
+def test_srt_and_vtt_are_well_formed(client: TestClient, speak) -> None:
     text = "This is the first sentence. After a pause, here comes the second sentence. And a third one to end."
     wav = speak(text, "three.wav")
     srt = client.post("/v1/audio/transcriptions", files={"file": ("a.wav", wav.read_bytes())},

@@ -21,7 +21,7 @@ def walk_dir(shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def foley_registry(services, shared_dir: Path):  # noqa: ANN001, ANN201
+def foley_registry(services, shared_dir: Path):
     if services.registry.locate("yolox-nano") is None:
         pytest.skip("YOLOX-nano weights not found (MODEL_DIRS)")
     if services.registry.locate("mediapipe-pose") is None:
@@ -30,9 +30,9 @@ def foley_registry(services, shared_dir: Path):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="session")
-def labelled_detections(walk_dir: Path, foley_registry):  # noqa: ANN001, ANN201
+def labelled_detections(walk_dir: Path, foley_registry):
     """Detection (stride 1) of each labelled clip, run once per session."""
-    from sensorium.pipelines.foley import DetectOptions, detect_footsteps
+    from sensorium.foley import DetectOptions, detect_footsteps
 
     out = {}
     for name in LABELS["clips"]:

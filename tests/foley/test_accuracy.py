@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensorium.pipelines.foley.gait import f1_score, match_events
+from sensorium.foley.gait import f1_score, match_events
 from tests.foley.conftest import LABELS
 
 TOLERANCE_FRAMES = 2.0
 
 
-def _score(detections):  # noqa: ANN001, ANN202
+def _score(detections):
     tp = fp = fn = 0
     errors_ms: list[float] = []
     per_clip = {}
@@ -27,7 +27,7 @@ def _score(detections):  # noqa: ANN001, ANN202
     return tp, fp, fn, errors_ms, per_clip
 
 
-def test_heel_strike_f1_and_timing_on_real_clips(labelled_detections) -> None:  # noqa: ANN001
+def test_heel_strike_f1_and_timing_on_real_clips(labelled_detections) -> None:
     tp, fp, fn, errors_ms, per_clip = _score(labelled_detections)
     f1 = f1_score(tp, fp, fn)
     median = float(np.median(np.abs(errors_ms)))
@@ -37,7 +37,7 @@ def test_heel_strike_f1_and_timing_on_real_clips(labelled_detections) -> None:  
     assert median <= 33.0
 
 
-def test_each_clip_has_one_main_walker_with_alternating_feet(labelled_detections) -> None:  # noqa: ANN001
+def test_each_clip_has_one_main_walker_with_alternating_feet(labelled_detections) -> None:
     for name, det in labelled_detections.items():
         walkers = [p for p in det.people if p["steps"] >= 3]
         assert len(walkers) >= 1, name
@@ -53,7 +53,7 @@ def test_each_clip_has_one_main_walker_with_alternating_feet(labelled_detections
         assert all(e["y"] > 0.6 * det.video["height"] for e in strikes), name
 
 
-def test_toe_offs_fall_between_strikes(labelled_detections) -> None:  # noqa: ANN001
+def test_toe_offs_fall_between_strikes(labelled_detections) -> None:
     det = labelled_detections["gait_abnormal_08_no_arm_swing.mp4"]
     strikes = sorted(e["time_s"] for e in det.events if e["event"] == "heel_strike")
     toe_offs = [e["time_s"] for e in det.events if e["event"] == "toe_off"]
@@ -62,9 +62,9 @@ def test_toe_offs_fall_between_strikes(labelled_detections) -> None:  # noqa: AN
     assert all(min(abs(t - s) for s in strikes) > 0.03 for t in toe_offs)
 
 
-def test_two_half_scan_keeps_the_accuracy(walk_dir, foley_registry) -> None:  # noqa: ANN001
+def test_two_half_scan_keeps_the_accuracy(walk_dir, foley_registry) -> None:
     """Long videos are scanned as two halves on two threads; forced here on the labelled clips."""
-    from sensorium.pipelines.foley import DetectOptions, detect_footsteps
+    from sensorium.foley import DetectOptions, detect_footsteps
     from tests.foley.conftest import LABELS
 
     detections = {name: detect_footsteps(walk_dir / name, foley_registry,

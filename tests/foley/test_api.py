@@ -6,8 +6,7 @@ import time
 from pathlib import Path
 
 
-
-def _wait(client, task_id: str, step: str, timeout: float = 120) -> dict:  # noqa: ANN001
+def _wait(client, task_id: str, step: str, timeout: float = 120) -> dict:
     t0 = time.time()
     while time.time() - t0 < timeout:
         r = client.get(f"/api/status/{task_id}")
@@ -21,7 +20,7 @@ def _wait(client, task_id: str, step: str, timeout: float = 120) -> dict:  # noq
     raise AssertionError(f"{step} did not finish in {timeout}s")
 
 
-def test_unknown_task_is_not_found(client) -> None:  # noqa: ANN001
+def test_unknown_task_is_not_found(client) -> None:
     for method, url in [("get", "/api/status/0123abc"), ("post", "/api/process/0123abc"),
                         ("get", "/api/export-json/0123abc"), ("get", "/api/export-csv/0123abc"),
                         ("post", "/api/generate-video/0123abc"), ("post", "/api/generate-audio-video/0123abc"),
@@ -31,13 +30,13 @@ def test_unknown_task_is_not_found(client) -> None:  # noqa: ANN001
         assert r.json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_upload_rejects_non_video(client) -> None:  # noqa: ANN001
+def test_upload_rejects_non_video(client) -> None:
     r = client.post("/api/upload-video", files={"file": ("notes.mp4", b"just some text, not a video", "video/mp4")})
     assert r.status_code in (400, 415, 422)
     assert r.json()["error"]["code"] == "INVALID_FILE_TYPE"
 
 
-def test_foley_flow(client, services, short_walk: Path, foley_registry) -> None:  # noqa: ANN001
+def test_foley_flow(client, services, short_walk: Path, foley_registry) -> None:
     with open(short_walk, "rb") as fh:
         r = client.post("/api/upload-video", files={"file": ("walk.mp4", fh, "video/mp4")})
     assert r.status_code == 200, r.text
@@ -103,7 +102,7 @@ def test_foley_flow(client, services, short_walk: Path, foley_registry) -> None:
         assert part.content == full.content[100:600]
 
     # the task survives a restart: a fresh service stack on the same data dir sees it
-    from sensorium.pipelines.foley import jobs as fj
+    from sensorium.foley import service as fj
     from sensorium.services import build_services
 
     fresh = build_services(services.settings)
@@ -115,7 +114,7 @@ def test_foley_flow(client, services, short_walk: Path, foley_registry) -> None:
         fresh.close()
 
 
-def test_openapi_documents_the_foley_contract(client) -> None:  # noqa: ANN001
+def test_openapi_documents_the_foley_contract(client) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
     for p in ["/api/upload-video", "/api/process/{task_id}", "/api/status/{task_id}", "/api/export-json/{task_id}",

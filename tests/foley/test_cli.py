@@ -16,7 +16,7 @@ runner = CliRunner()
 
 
 def test_cli_writes_all_outputs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, short_walk: Path,
-                                foley_registry) -> None:  # noqa: ANN001
+                                foley_registry) -> None:
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
     monkeypatch.setenv("MODEL_DIRS", str(SHARED / "models"))

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sensorium.foley import DetectOptions, detect_footsteps
 from sensorium.media.video import encode_video
-from sensorium.pipelines.foley import DetectOptions, detect_footsteps
 from tests.foley.conftest import read_frames
 
 
-def test_generated_clip_without_people_gives_zero_steps(foley_registry, tmp_path: Path) -> None:  # noqa: ANN001
+def test_generated_clip_without_people_gives_zero_steps(foley_registry, tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     frames = []
     for i in range(60):  # a textured floor with moving objects (balls, boxes), no person
@@ -32,7 +32,7 @@ def test_generated_clip_without_people_gives_zero_steps(foley_registry, tmp_path
 
 
 @pytest.mark.parametrize("frame_index", [90, 300])
-def test_person_standing_still_gives_zero_steps(foley_registry, walk_dir: Path, tmp_path: Path,  # noqa: ANN001
+def test_person_standing_still_gives_zero_steps(foley_registry, walk_dir: Path, tmp_path: Path,
                                                  frame_index: int) -> None:
     """One frame of a real walk clip (the walker fully visible, mid-stride) held for 3 s with sensor
     noise and a 1-px camera shake: a person who does not move must not make footsteps."""

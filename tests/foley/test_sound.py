@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sensorium.errors import SensoriumError
-from sensorium.pipelines.foley import render, synth
+from sensorium.foley import render, synth
 
 SR = 44100
 
@@ -55,7 +55,7 @@ def _events(times: list[float], width: float = 960) -> list[dict]:
             for i, t in enumerate(times)]
 
 
-def test_track_is_audible_at_each_strike_and_silent_elsewhere(labelled_detections) -> None:  # noqa: ANN001
+def test_track_is_audible_at_each_strike_and_silent_elsewhere(labelled_detections) -> None:
     import librosa
 
     det = labelled_detections["gait_abnormal_08_no_arm_swing.mp4"]
@@ -126,13 +126,13 @@ def test_unknown_surface_and_mode_are_validation_errors() -> None:
 
 
 @pytest.mark.parametrize("mode", ["replace", "duck"])
-def test_muxed_mp4_plays_to_the_end_with_matching_durations(short_walk: Path, foley_registry, tmp_path: Path,  # noqa: ANN001
+def test_muxed_mp4_plays_to_the_end_with_matching_durations(short_walk: Path, foley_registry, tmp_path: Path,
                                                              mode: str) -> None:
     import av
     import librosa
 
+    from sensorium.foley import studio
     from sensorium.media.audio import load_audio
-    from sensorium.pipelines.foley import studio
 
     doc, _ = studio.detect(short_walk, None, foley_registry, None, {"surface": "auto"})
     strikes = [e for e in doc["events"] if e["event"] == "heel_strike"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensorium.pipelines.foley.surface import classify, estimate_surface, features
+from sensorium.foley.surface import classify, estimate_surface, features
 
 
 def _patch(kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -42,7 +42,7 @@ def test_rules_name_typical_floors_with_a_reason() -> None:
         assert reason
 
 
-def test_real_clip_floor_is_tile_and_vision_falls_back_without_endpoint(labelled_detections) -> None:  # noqa: ANN001
+def test_real_clip_floor_is_tile_and_vision_falls_back_without_endpoint(labelled_detections) -> None:
     det = labelled_detections["gait_abnormal_08_no_arm_swing.mp4"]
     est = estimate_surface(det.background, det.events, det.video["width"], det.video["height"])
     assert est["surface"] == "tile" and est["source"] == "rules", est  # glossy light floor tiles
@@ -52,7 +52,7 @@ def test_real_clip_floor_is_tile_and_vision_falls_back_without_endpoint(labelled
     assert est["source"] == "rules" and "not configured" in est["reason"]
 
 
-def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> None:  # noqa: ANN001
+def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> None:
     """`surface=vision` sends a floor crop to an OpenAI-compatible endpoint (a local fake here)."""
     import json
     import threading
@@ -63,7 +63,7 @@ def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> Non
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append(payload)
             out = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": "Gravel."}}]}).encode()

@@ -40,7 +40,7 @@ def _png_bytes() -> bytes:
     return buf.getvalue()
 
 
-def _assert_error(resp, status: int, code: str) -> dict:  # noqa: ANN001
+def _assert_error(resp, status: int, code: str) -> dict:
     assert resp.status_code == status, resp.text
     body = resp.json()
     assert body["success"] is False and body["error"]["code"] == code, body
@@ -130,7 +130,7 @@ def test_path_tricks_in_filenames(client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def limited(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("limited")
     settings = make_settings(root, max_concurrent_requests=1, queue_timeout_seconds=0.3,
                              request_timeout_seconds=1.0, max_audio_size_mb=1, job_workers=0)
@@ -149,17 +149,16 @@ def test_file_too_large_per_type(limited: TestClient) -> None:
 
 
 def test_busy_timeout_oom_and_model_missing(limited: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sensorium.api.routes import audio as audio_routes
-
+    speech = limited.app.state.services.speech
     release = threading.Event()
 
-    def blocking(path, registry, settings, opts, check=None, progress=None):  # noqa: ANN001, ANN202
+    def blocking(path, opts, check=None, progress=None):
         while not release.is_set():
             check()  # honours the stop event set on timeout
             time.sleep(0.02)
         return {"transcription": "", "model": "none"}
 
-    monkeypatch.setattr(audio_routes, "analyze_audio_file", blocking)
+    monkeypatch.setattr(speech, "transcribe_file", blocking)
     wav = _wav_bytes(0.5)
     results: dict[str, object] = {}
 
@@ -176,10 +175,10 @@ def test_busy_timeout_oom_and_model_missing(limited: TestClient, monkeypatch: py
     _assert_error(results["first"], 504, "TIMEOUT")  # type: ignore[arg-type]
     release.set()
 
-    def oom(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def oom(*a, **k):
         raise MemoryError()
 
-    monkeypatch.setattr(audio_routes, "analyze_audio_file", oom)
+    monkeypatch.setattr(speech, "transcribe_file", oom)
     time.sleep(0.2)
     _assert_error(limited.post("/api/analyze/audio", files={"audio": ("a.wav", wav)}), 507, "OUT_OF_MEMORY")
 
@@ -189,7 +188,7 @@ def test_model_not_loaded_names_what_to_install(limited: TestClient) -> None:
     slot = registry._slots["whisper-tiny.en"]
     original = slot.spec
 
-    def missing(resolver):  # noqa: ANN001, ANN202
+    def missing(resolver):
         raise WeightsNotFound("weights not found (looked in nowhere)")
 
     slot.spec = replace(original, locate=missing, check=missing)
@@ -205,7 +204,7 @@ def test_model_not_loaded_names_what_to_install(limited: TestClient) -> None:
 
 # --- a real server: the body limit cuts a huge streamed upload off --------------------------
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def live_server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("live")
     settings = make_settings(root, max_audio_size_mb=5, job_workers=0)
     svc = build_services(settings)
@@ -234,7 +233,7 @@ def _raw_upload(port: int, declared: int | None, max_bytes: int) -> tuple[int, i
     boundary = "sensoriumtestboundary"
     head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"huge.wav\"\r\n"
             "Content-Type: audio/wav\r\n\r\n").encode() + _wav_bytes(0.2)[:44]
-    headers = [f"POST /api/analyze/audio HTTP/1.1", f"Host: 127.0.0.1:{port}",
+    headers = ["POST /api/analyze/audio HTTP/1.1", f"Host: 127.0.0.1:{port}",
                f"Content-Type: multipart/form-data; boundary={boundary}"]
     headers.append(f"Content-Length: {declared}" if declared else "Transfer-Encoding: chunked")
     s = socket.create_connection(("127.0.0.1", port))
@@ -271,7 +270,7 @@ def _raw_upload(port: int, declared: int | None, max_bytes: int) -> tuple[int, i
     return status, sent, response
 
 
-def test_huge_streamed_upload_is_cut_off_at_the_limit(live_server) -> None:  # noqa: ANN001
+def test_huge_streamed_upload_is_cut_off_at_the_limit(live_server) -> None:
     port, settings = live_server
     two_gb = 2 * 1024 ** 3
     status, sent, response = _raw_upload(port, None, two_gb)

@@ -41,7 +41,7 @@ def test_models_verify_loads_for_real(cli_env: Path) -> None:
     assert res.exit_code == 1 and "Unknown model" in res.stdout
 
 
-def test_analyze_srt_and_json(cli_env: Path, speak) -> None:  # noqa: ANN001
+def test_analyze_srt_and_json(cli_env: Path, speak) -> None:
     wav = speak("Subtitles are written by the command line tool.", "cli.wav")
     res = runner.invoke(app, ["analyze", str(wav), "--format", "srt", "--language", "en"])
     assert res.exit_code == 0, res.output

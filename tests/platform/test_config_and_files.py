@@ -64,12 +64,11 @@ def test_sanitize_filename(name: str | None, expected: str) -> None:
 
 
 def test_workspace_is_removed_even_on_error(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError):
-        with Workspace(tmp_path) as ws:
-            p = ws.new_path("../../evil.wav")
-            p.write_bytes(b"x")
-            assert p.parent == ws.path
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), Workspace(tmp_path) as ws:
+        p = ws.new_path("../../evil.wav")
+        p.write_bytes(b"x")
+        assert p.parent == ws.path
+        raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
 
 

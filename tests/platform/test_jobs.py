@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.jobs.service import JobService, LocalExecutor
+from sensorium.jobs.executor import LocalExecutor
+from sensorium.jobs.service import JobService
 from sensorium.store.database import Database, JobRow, utcnow
 
 
@@ -18,7 +19,7 @@ def _service(tmp_path: Path, workers: int = 1) -> tuple[JobService, LocalExecuto
     svc = JobService(db, tmp_path / "jobs", max_attempts=2)
     gate = threading.Event()
 
-    def slow(ctx):  # noqa: ANN001, ANN202
+    def slow(ctx):
         for i in range(50):
             ctx.check()
             ctx.progress(i * 2, f"step {i}")
@@ -28,40 +29,40 @@ def _service(tmp_path: Path, workers: int = 1) -> tuple[JobService, LocalExecuto
                 time.sleep(0.01)
         return {"sum": sum(ctx.params.get("numbers", []))}
 
-    def broken(ctx):  # noqa: ANN001, ANN202
+    def broken(ctx):
         raise SensoriumError(ErrorCode.PROCESSING_FAILED, "input was corrupt")
 
-    def buggy(ctx):  # noqa: ANN001, ANN202
+    def buggy(ctx):
         raise KeyError("oops")
 
     svc.register("slow", slow)
     svc.register("broken", broken)
     svc.register("buggy", buggy)
     ex = LocalExecutor(workers, poll_seconds=0.1)
-    svc.attach(ex, services=None)
+    svc.attach(ex)
     return svc, ex
 
 
-def _wait(svc: JobService, job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout=10.0):  # noqa: ANN001, ANN202
+def _wait(svc: JobService, job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout=10.0):
     end = time.time() + timeout
     while time.time() < end:
-        job = svc.get(job_id)
+        job = svc.get(job_id).model_dump()
         if job["status"] in statuses:
             return job
         time.sleep(0.05)
-    raise AssertionError(f"job {job_id} still {svc.get(job_id)['status']}")
+    raise AssertionError(f"job {job_id} still {svc.get(job_id).model_dump()['status']}")
 
 
 def test_job_runs_with_progress_and_result(tmp_path: Path) -> None:
     svc, ex = _service(tmp_path)
     ex.start(svc)
     try:
-        job = svc.submit("slow", {"numbers": [1, 2, 3]})
+        job = svc.submit("slow", {"numbers": [1, 2, 3]}).model_dump()
         assert job["status"] == "queued"
         seen = set()
         end = time.time() + 10
         while time.time() < end:
-            j = svc.get(job["id"])
+            j = svc.get(job["id"]).model_dump()
             seen.add(j["status"])
             if j["status"] == "succeeded":
                 break
@@ -77,9 +78,9 @@ def test_failures_are_recorded_not_raised(tmp_path: Path) -> None:
     svc, ex = _service(tmp_path)
     ex.start(svc)
     try:
-        a = _wait(svc, svc.submit("broken", {})["id"])
-        b = _wait(svc, svc.submit("buggy", {})["id"])
-        c = _wait(svc, svc.submit("slow", {})["id"])  # the worker survived both
+        a = _wait(svc, svc.submit("broken", {}).model_dump()["id"])
+        b = _wait(svc, svc.submit("buggy", {}).model_dump()["id"])
+        c = _wait(svc, svc.submit("slow", {}).model_dump()["id"])  # the worker survived both
     finally:
         ex.stop()
     assert a["status"] == "failed" and a["error"] == {"code": "PROCESSING_FAILED", "message": "input was corrupt"}
@@ -89,21 +90,21 @@ def test_failures_are_recorded_not_raised(tmp_path: Path) -> None:
 
 def test_cancel_queued_and_running(tmp_path: Path) -> None:
     svc, ex = _service(tmp_path)
-    queued = svc.submit("slow", {})  # no executor running yet: stays queued
-    assert svc.cancel(queued["id"])["status"] == "cancelled"
+    queued = svc.submit("slow", {}).model_dump()  # no executor running yet: stays queued
+    assert svc.cancel(queued["id"]).model_dump()["status"] == "cancelled"
     ex.start(svc)
     try:
-        running = svc.submit("slow", {"wait": True})
+        running = svc.submit("slow", {"wait": True}).model_dump()
         _wait(svc, running["id"], statuses=("running",))
         time.sleep(0.1)
-        svc.cancel(running["id"])
+        svc.cancel(running["id"]).model_dump()
         final = _wait(svc, running["id"])
     finally:
         ex.stop()
     assert final["status"] == "cancelled"
-    assert svc.get(queued["id"])["status"] == "cancelled"
+    assert svc.get(queued["id"]).model_dump()["status"] == "cancelled"
     with pytest.raises(SensoriumError) as exc:
-        svc.cancel("0" * 32)
+        svc.cancel("0" * 32).model_dump()
     assert exc.value.code == ErrorCode.NOT_FOUND
 
 
@@ -111,9 +112,9 @@ def test_jobs_survive_restart(tmp_path: Path) -> None:
     """A job left `running` by a dead process is requeued and finished by the next one; one that
     has used all its attempts is failed with the reason. Queued jobs are picked up."""
     svc, _ = _service(tmp_path)
-    orphan = svc.submit("slow", {"numbers": [5]})
-    exhausted = svc.submit("slow", {})
-    waiting = svc.submit("slow", {"numbers": [1]})
+    orphan = svc.submit("slow", {"numbers": [5]}).model_dump()
+    exhausted = svc.submit("slow", {}).model_dump()
+    waiting = svc.submit("slow", {"numbers": [1]}).model_dump()
     with svc.db.session.begin() as s:
         for job_id, attempts in ((orphan["id"], 1), (exhausted["id"], 2)):
             row = s.get(JobRow, job_id)
@@ -135,7 +136,7 @@ def test_jobs_survive_restart(tmp_path: Path) -> None:
 
 def test_claim_is_exclusive(tmp_path: Path) -> None:
     svc, _ = _service(tmp_path)
-    job = svc.submit("slow", {})
+    job = svc.submit("slow", {}).model_dump()
     results = []
     threads = [threading.Thread(target=lambda: results.append(svc.claim(job["id"]))) for _ in range(6)]
     for t in threads:
@@ -145,17 +146,17 @@ def test_claim_is_exclusive(tmp_path: Path) -> None:
     assert results.count(True) == 1
 
 
-def test_jobs_api_and_sse(client) -> None:  # noqa: ANN001
+def test_jobs_api_and_sse(client) -> None:
     services = client.app.state.services
 
-    def sse_kind(ctx):  # noqa: ANN001, ANN202
+    def sse_kind(ctx):
         for i in range(5):
             ctx.progress(20 * (i + 1), f"part {i + 1}")
             time.sleep(0.15)
         return {"ok": True}
 
     services.jobs.register("test.sse", sse_kind)
-    job = services.jobs.submit("test.sse", {})
+    job = services.jobs.submit("test.sse", {}).model_dump()
     events = []
     with client.stream("GET", f"/api/jobs/{job['id']}/events", params={"interval": 0.1}) as resp:
         assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/event-stream")

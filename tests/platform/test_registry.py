@@ -25,14 +25,14 @@ def _spec(tmp: Path, counter: Counter, name: str = "toy", fail: bool = False, de
     def locate(resolver: Resolver) -> Path:
         return resolver.find(name, [f"{name}/weights.txt"])
 
-    def load(path: Path, settings):  # noqa: ANN001, ANN202
+    def load(path: Path, settings):
         time.sleep(delay)
         counter.loads += 1
         if fail:
             raise ValueError("corrupt weights")
         return {"weights": path.read_text(), "id": counter.loads}
 
-    def unload(instance) -> None:  # noqa: ANN001
+    def unload(instance) -> None:
         counter.unloads += 1
 
     weights.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ def need_models(shared_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def sound_library(session_tmp: Path, speak, need_models) -> tuple[Path, dict[str, list[Path]]]:  # noqa: ANN001
+def sound_library(session_tmp: Path, speak, need_models) -> tuple[Path, dict[str, list[Path]]]:
     root = session_tmp / "soundlib"
     if root.exists():
         shutil.rmtree(root)
@@ -33,8 +33,8 @@ def sound_library(session_tmp: Path, speak, need_models) -> tuple[Path, dict[str
 
 
 @pytest.fixture(scope="session")
-def indexed(sound_library, services) -> dict[str, Any]:  # noqa: ANN001
-    from sensorium.pipelines.sound_library import index_library
+def indexed(sound_library, services) -> dict[str, Any]:
+    from sensorium.sound.library import index_library
 
     root, _ = sound_library
     calls: list[tuple[float, str]] = []

@@ -74,7 +74,7 @@ SENTENCES = [
 ]
 
 
-def build_library(root: Path, speak, seconds: float = 4.0) -> dict[str, list[Path]]:  # noqa: ANN001
+def build_library(root: Path, speak, seconds: float = 4.0) -> dict[str, list[Path]]:
     """A small library whose names say nothing about the content (so that search must *listen*).
 
     Files `a/sound_NN.ext` and `b/sound_NN.ext` mix the kinds; `metadata.csv` gives each file a split

@@ -26,7 +26,7 @@ def png_bytes() -> bytes:
     return buf.getvalue()
 
 
-def wait_job(client, job_id: str, timeout: float = 120) -> dict:  # noqa: ANN001
+def wait_job(client, job_id: str, timeout: float = 120) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
         job = client.get(f"/api/jobs/{job_id}").json()["data"]["result"]
@@ -36,7 +36,7 @@ def wait_job(client, job_id: str, timeout: float = 120) -> dict:  # noqa: ANN001
     raise AssertionError(f"job {job_id} did not finish")
 
 
-def test_process_frames_contract(client, indexed, bus_jpg) -> None:  # noqa: ANN001
+def test_process_frames_contract(client, indexed, bus_jpg) -> None:
     r = client.post("/process_frames", files=[("frames", ("bus.jpg", bus_jpg, "image/jpeg")),
                                                ("frames", ("bus2.jpg", bus_jpg, "image/jpeg"))],
                     data={"collection": COLLECTION, "similarity_threshold": "0"})
@@ -52,7 +52,7 @@ def test_process_frames_contract(client, indexed, bus_jpg) -> None:  # noqa: ANN
     assert clip["distance"] == pytest.approx(1 - clip["similarity"], abs=1e-4)
 
 
-def test_process_frames_threshold_filters(client, indexed, bus_jpg) -> None:  # noqa: ANN001
+def test_process_frames_threshold_filters(client, indexed, bus_jpg) -> None:
     # nothing in the generated library sounds like traffic: the default threshold leaves no clip
     r = client.post("/process_frames", files=[("frames", ("bus.jpg", bus_jpg, "image/jpeg"))],
                     data={"collection": COLLECTION, "top_k": "5"})
@@ -60,7 +60,7 @@ def test_process_frames_threshold_filters(client, indexed, bus_jpg) -> None:  # 
     assert all(c["similarity"] >= 0.3 for c in r.json()["similar_clips"])
 
 
-def test_process_frames_rejects_png(client, indexed, bus_jpg) -> None:  # noqa: ANN001
+def test_process_frames_rejects_png(client, indexed, bus_jpg) -> None:
     r = client.post("/process_frames", files=[("frames", ("a.jpg", bus_jpg, "image/jpeg")),
                                                ("frames", ("b.png", png_bytes(), "image/png"))],
                     data={"collection": COLLECTION})
@@ -69,14 +69,14 @@ def test_process_frames_rejects_png(client, indexed, bus_jpg) -> None:  # noqa: 
     assert err["code"] == "INVALID_FILE_TYPE" and "JPEG" in err["message"] and "b.png" in err["message"]
 
 
-def test_process_frames_21_frames(client, indexed, bus_jpg) -> None:  # noqa: ANN001
+def test_process_frames_21_frames(client, indexed, bus_jpg) -> None:
     files = [("frames", (f"f{i}.jpg", bus_jpg, "image/jpeg")) for i in range(21)]
     r = client.post("/process_frames", files=files, data={"collection": COLLECTION})
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "VALIDATION_ERROR" and "20" in r.json()["error"]["message"]
 
 
-def test_search_before_indexing(client, bus_jpg) -> None:  # noqa: ANN001
+def test_search_before_indexing(client, bus_jpg) -> None:
     r = client.post("/api/sound/search", data={"query": "rain", "collection": "not_indexed_yet"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
     assert "index" in r.json()["error"]["message"]
@@ -85,7 +85,7 @@ def test_search_before_indexing(client, bus_jpg) -> None:  # noqa: ANN001
     assert r.status_code == 404
 
 
-def test_search_text_api_and_range_streaming(client, indexed, sound_library) -> None:  # noqa: ANN001
+def test_search_text_api_and_range_streaming(client, indexed, sound_library) -> None:
     _, kinds = sound_library
     r = client.post("/api/sound/search", data={"query": "speech", "collection": COLLECTION, "top_k": "3"})
     assert r.status_code == 200, r.text
@@ -104,7 +104,7 @@ def test_search_text_api_and_range_streaming(client, indexed, sound_library) -> 
     assert client.get(f"/api/library/sounds/{COLLECTION}/nope/audio").status_code == 404
 
 
-def test_search_audio_and_frames_api(client, indexed, sound_library, bus_jpg, tmp_path) -> None:  # noqa: ANN001
+def test_search_audio_and_frames_api(client, indexed, sound_library, bus_jpg, tmp_path) -> None:
     _, kinds = sound_library
     q = save(tmp_path / "q.flac", tone(3.0, 700))
     r = client.post("/api/sound/search", files={"audio": ("q.flac", q.read_bytes(), "audio/flac")},
@@ -119,7 +119,7 @@ def test_search_audio_and_frames_api(client, indexed, sound_library, bus_jpg, tm
     assert res["mode"] == "frames" and res["num_frames"] == 2 and "audio_description" in res
 
 
-def test_search_needs_exactly_one_input(client, indexed, bus_jpg) -> None:  # noqa: ANN001
+def test_search_needs_exactly_one_input(client, indexed, bus_jpg) -> None:
     r = client.post("/api/sound/search", data={"collection": COLLECTION})
     assert r.status_code == 422 and "exactly one" in r.json()["error"]["message"]
     r = client.post("/api/sound/search", data={"query": "rain", "collection": COLLECTION},
@@ -132,7 +132,7 @@ def test_search_needs_exactly_one_input(client, indexed, bus_jpg) -> None:  # no
     assert r.status_code == 415
 
 
-def test_synthesize_soundscape(client, indexed) -> None:  # noqa: ANN001
+def test_synthesize_soundscape(client, indexed) -> None:
     from sensorium.media.audio import load_audio
 
     r = client.post("/api/sound/search", data={"query": "rain", "collection": COLLECTION, "synthesize": "true",
@@ -149,7 +149,7 @@ def test_synthesize_soundscape(client, indexed) -> None:  # noqa: ANN001
     assert -23 < rms_db < -17 and np.abs(audio).max() <= 0.9 + 1e-3
 
 
-def test_library_endpoints_and_index_job(client, indexed, tmp_path) -> None:  # noqa: ANN001
+def test_library_endpoints_and_index_job(client, indexed, tmp_path) -> None:
     folder = tmp_path / "apilib"
     save(folder / "t1.wav", tone(2.0, 500))
     save(folder / "t2.wav", tone(2.0, 900))
@@ -171,7 +171,7 @@ def test_library_endpoints_and_index_job(client, indexed, tmp_path) -> None:  # 
     assert bad.status_code == 422
 
 
-def test_legacy_health_and_root(client) -> None:  # noqa: ANN001
+def test_legacy_health_and_root(client) -> None:
     h = client.get("/health")
     assert h.status_code == 200
     body = h.json()
@@ -183,7 +183,7 @@ def test_legacy_health_and_root(client) -> None:  # noqa: ANN001
     assert root.status_code == 200 and root.json()["status"] == "ok"
 
 
-def test_openapi_documents_sound_routes(client) -> None:  # noqa: ANN001
+def test_openapi_documents_sound_routes(client) -> None:
     spec = client.get("/openapi.json").json()
     for path in ("/api/sound/search", "/process_frames", "/api/library/sounds/index", "/api/library/sounds",
                  "/api/library/sounds/{collection}", "/api/library/sounds/{collection}/{clip_id}/audio",
@@ -193,7 +193,7 @@ def test_openapi_documents_sound_routes(client) -> None:  # noqa: ANN001
     assert post["description"] and {"404", "415", "422", "503"} <= set(post["responses"])
 
 
-def test_search_by_video(client, indexed, shared_dir, tmp_path) -> None:  # noqa: ANN001
+def test_search_by_video(client, indexed, shared_dir, tmp_path) -> None:
     import cv2
 
     from sensorium.media.video import encode_video
@@ -211,7 +211,7 @@ def test_search_by_video(client, indexed, shared_dir, tmp_path) -> None:  # noqa
     assert res["visual_summary"]["motion"]["frame_difference"] > 0
 
 
-def test_process_frames_synthesize(client, indexed, bus_jpg) -> None:  # noqa: ANN001
+def test_process_frames_synthesize(client, indexed, bus_jpg) -> None:
     import base64
 
     r = client.post("/process_frames", files=[("frames", ("bus.jpg", bus_jpg, "image/jpeg"))],
@@ -224,7 +224,7 @@ def test_process_frames_synthesize(client, indexed, bus_jpg) -> None:  # noqa: A
     assert client.get(gen["audio_url"]).content == wav
 
 
-def test_library_roots_restrict_what_the_api_may_index(tmp_path) -> None:  # noqa: ANN001
+def test_library_roots_restrict_what_the_api_may_index(tmp_path) -> None:
     from fastapi.testclient import TestClient
 
     from sensorium.api.app import create_app

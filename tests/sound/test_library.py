@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 
 from sensorium.errors import SensoriumError
-from sensorium.pipelines import sound_library as lib
+from sensorium.sound import library as lib
 from sensorium.store.vectors import open_store
 from tests.sound.conftest import COLLECTION
 from tests.sound.sounds import rain, save, tone
 
 
-def rows_by_name(settings) -> dict[str, dict]:  # noqa: ANN001
+def rows_by_name(settings) -> dict[str, dict]:
     store = open_store(settings)
     return {r["fname"]: r for r in store.rows(lib.table_name(COLLECTION))}
 
 
-def test_index_summary_and_bad_files(indexed, sound_library) -> None:  # noqa: ANN001
+def test_index_summary_and_bad_files(indexed, sound_library) -> None:
     _, kinds = sound_library
     assert indexed["indexed"] == 15 and indexed["total"] == 15
     failed = {f["path"]: f for f in indexed["failed"]}
@@ -35,7 +35,7 @@ def test_index_summary_and_bad_files(indexed, sound_library) -> None:  # noqa: A
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
 
 
-def test_rows_hold_facts_profiles_and_embeddings(indexed, sound_library, settings) -> None:  # noqa: ANN001
+def test_rows_hold_facts_profiles_and_embeddings(indexed, sound_library, settings) -> None:
     _, kinds = sound_library
     rows = rows_by_name(settings)
     ogg = rows[kinds["noise"][1].name]
@@ -54,7 +54,7 @@ def test_rows_hold_facts_profiles_and_embeddings(indexed, sound_library, setting
     assert sum(lab in ("Rain", "Rain on surface", "Raindrop") for lab in rain_top) >= 2
 
 
-def test_incremental_reindex(tmp_path: Path, sound_library, services) -> None:  # noqa: ANN001
+def test_incremental_reindex(tmp_path: Path, sound_library, services) -> None:
     root, kinds = sound_library
     work = tmp_path / "lib"
     work.mkdir()
@@ -90,8 +90,8 @@ def test_incremental_reindex(tmp_path: Path, sound_library, services) -> None:  
     assert err.value.code.value == "NOT_FOUND"
 
 
-def test_empty_folder_gives_empty_collection(tmp_path: Path, services) -> None:  # noqa: ANN001
-    from sensorium.pipelines.sound_search import search_text
+def test_empty_folder_gives_empty_collection(tmp_path: Path, services) -> None:
+    from sensorium.sound.search import search_text
 
     summary = lib.index_library(tmp_path, "emptylib", services)
     assert summary["total"] == 0 and summary["files_seen"] == 0
@@ -100,7 +100,7 @@ def test_empty_folder_gives_empty_collection(tmp_path: Path, services) -> None: 
     lib.delete_collection(services.settings, "emptylib")
 
 
-def test_bad_arguments(tmp_path: Path, services) -> None:  # noqa: ANN001
+def test_bad_arguments(tmp_path: Path, services) -> None:
     with pytest.raises(SensoriumError) as err:
         lib.index_library(tmp_path / "missing", "x", services)
     assert err.value.code.value == "VALIDATION_ERROR"

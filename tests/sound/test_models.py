@@ -9,7 +9,7 @@ from tests.sound.sounds import clicks, noise, rain, tone
 
 
 @pytest.fixture(scope="module")
-def yamnet(services, need_models):  # noqa: ANN001, ANN201
+def yamnet(services, need_models):
     with services.registry.use("yamnet") as y:
         yield y
 
@@ -20,7 +20,7 @@ def resample(x: np.ndarray, up: int, down: int) -> np.ndarray:
     return resample_poly(x, up, down).astype(np.float32)
 
 
-def test_yamnet_analyze_shapes_and_classes(yamnet) -> None:  # noqa: ANN001
+def test_yamnet_analyze_shapes_and_classes(yamnet) -> None:
     wave = resample(tone(5.0, 1000.0), 320, 441)  # 22.05 -> 16 kHz
     scores, embs, times = yamnet.analyze(wave)
     assert scores.shape == (10, 521) and embs.shape == (10, 1024) and times.shape == (10, 2)
@@ -31,7 +31,7 @@ def test_yamnet_analyze_shapes_and_classes(yamnet) -> None:  # noqa: ANN001
     assert np.abs(embs).sum() > 0 and not np.allclose(embs[0], 0)
 
 
-def test_yamnet_sound_events_merge_frames(yamnet) -> None:  # noqa: ANN001
+def test_yamnet_sound_events_merge_frames(yamnet) -> None:
     sr = 16000
     silence = np.zeros(3 * sr, dtype=np.float32)
     beep = resample(tone(3.0, 1000.0), 320, 441)
@@ -50,12 +50,12 @@ def test_yamnet_sound_events_merge_frames(yamnet) -> None:  # noqa: ANN001
         assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
 
 
-def test_yamnet_short_audio_is_padded(yamnet) -> None:  # noqa: ANN001
+def test_yamnet_short_audio_is_padded(yamnet) -> None:
     scores, embs, times = yamnet.analyze(np.zeros(4000, dtype=np.float32))
     assert scores.shape == (1, 521) and times[0, 1] == pytest.approx(0.25)
 
 
-def test_aisfx_embeddings_group_same_kinds(services, need_models) -> None:  # noqa: ANN001
+def test_aisfx_embeddings_group_same_kinds(services, need_models) -> None:
     with services.registry.use("aisfx") as a:
         def emb(x: np.ndarray) -> np.ndarray:
             return a.embed_clip(resample(x, 2, 1))  # 22.05 -> 44.1 kHz
@@ -67,7 +67,7 @@ def test_aisfx_embeddings_group_same_kinds(services, need_models) -> None:  # no
     assert r1 @ r2 > r1 @ c1 and c1 @ c2 > c1 @ r1 and c1 @ c2 > c1 @ n1
 
 
-def test_minilm_embeds_offline(services) -> None:  # noqa: ANN001
+def test_minilm_embeds_offline(services) -> None:
     with services.registry.use("minilm") as m:
         v = m.encode(["rain on a tin roof", "the sound of rain on surface", "a dog barking"])
     assert v.shape == (3, 384)

@@ -6,20 +6,20 @@ import numpy as np
 import pytest
 
 from sensorium.errors import SensoriumError
-from sensorium.pipelines import sound_search as ss
+from sensorium.sound import search as ss
 from tests.sound.conftest import COLLECTION
 from tests.sound.sounds import clicks, rain, tone
 
 
-def names(paths) -> set[str]:  # noqa: ANN001
+def names(paths) -> set[str]:
     return {p.name for p in paths}
 
 
-def text(services, q: str, **kw):  # noqa: ANN001, ANN201
+def text(services, q: str, **kw):
     return ss.search_text(q, collection=COLLECTION, settings=services.settings, registry=services.registry, **kw)
 
 
-def test_text_speech_ranks_speech_first(indexed, sound_library, services) -> None:  # noqa: ANN001
+def test_text_speech_ranks_speech_first(indexed, sound_library, services) -> None:
     _, kinds = sound_library
     res = text(services, "speech", top_k=5)
     top3 = [r["fname"] for r in res["results"][:3]]
@@ -35,14 +35,14 @@ def test_text_speech_ranks_speech_first(indexed, sound_library, services) -> Non
     assert all(r["fname"] in names(kinds["speech"]) for r in res["results"])
 
 
-def test_text_rain_finds_rain(indexed, sound_library, services) -> None:  # noqa: ANN001
+def test_text_rain_finds_rain(indexed, sound_library, services) -> None:
     _, kinds = sound_library
     res = text(services, "rain on a tin roof", top_k=3)
     assert {r["fname"] for r in res["results"][:2]} <= names(kinds["rain"])
     assert any(c["label"].startswith("Rain") for c in res["label_profile"])
 
 
-def test_text_unrelated_query_returns_nothing_above_threshold(indexed, services) -> None:  # noqa: ANN001
+def test_text_unrelated_query_returns_nothing_above_threshold(indexed, services) -> None:
     res = text(services, "a dog barking")
     assert res["label_profile"][0]["label"] in ("Bark", "Dog", "Bow-wow", "Yip")
     assert res["results"] == []
@@ -55,7 +55,7 @@ def test_text_unrelated_query_returns_nothing_above_threshold(indexed, services)
     ("clicks", lambda: clicks(4.0, 5, seed=7)),
     ("tones", lambda: tone(4.0, 600)),
 ])
-def test_audio_example_returns_its_own_kind_first(indexed, sound_library, services, kind, make) -> None:  # noqa: ANN001
+def test_audio_example_returns_its_own_kind_first(indexed, sound_library, services, kind, make) -> None:
     from scipy.signal import resample_poly
 
     _, kinds = sound_library
@@ -68,7 +68,7 @@ def test_audio_example_returns_its_own_kind_first(indexed, sound_library, servic
     assert "aisfx" in res["results"][0]["scores"] and res["results"][0]["reason"].startswith("sounds alike")
 
 
-def test_frames_of_a_bus_describe_traffic(indexed, services, shared_dir) -> None:  # noqa: ANN001
+def test_frames_of_a_bus_describe_traffic(indexed, services, shared_dir) -> None:
     import cv2
 
     bgr = cv2.imread(str(shared_dir / "testdata" / "images" / "bus.jpg"))
@@ -81,7 +81,7 @@ def test_frames_of_a_bus_describe_traffic(indexed, services, shared_dir) -> None
     assert res["sound_phrases"][0]["phrase"] == "traffic"
 
 
-def test_motion_between_frames(services) -> None:  # noqa: ANN001
+def test_motion_between_frames(services) -> None:
     a = np.zeros((240, 320, 3), np.uint8)
     b = a.copy()
     b[60:180, 100:220] = 255
@@ -95,7 +95,7 @@ def test_description_wording() -> None:
         "Sounds of traffic, a bus engine and people talking."
 
 
-def test_search_validation(indexed, services) -> None:  # noqa: ANN001
+def test_search_validation(indexed, services) -> None:
     with pytest.raises(SensoriumError) as err:
         text(services, "   ")
     assert err.value.code.value == "VALIDATION_ERROR"
@@ -107,10 +107,10 @@ def test_search_validation(indexed, services) -> None:  # noqa: ANN001
     assert err.value.code.value == "NOT_FOUND" and "index" in err.value.message
 
 
-def test_captions_and_labels_match_by_meaning(tmp_path, services) -> None:  # noqa: ANN001
+def test_captions_and_labels_match_by_meaning(tmp_path, services) -> None:
     import json
 
-    from sensorium.pipelines.sound_library import delete_collection, index_library
+    from sensorium.sound.library import delete_collection, index_library
     from tests.sound.sounds import save
 
     save(tmp_path / "take_1.wav", rain(3.0, 5))
@@ -135,7 +135,7 @@ def test_captions_and_labels_match_by_meaning(tmp_path, services) -> None:  # no
         delete_collection(services.settings, "captions")
 
 
-def test_yolox_fallback_findings(services, shared_dir) -> None:  # noqa: ANN001
+def test_yolox_fallback_findings(services, shared_dir) -> None:
     import cv2
 
     bgr = cv2.imread(str(shared_dir / "testdata" / "images" / "bus.jpg"))
@@ -145,7 +145,7 @@ def test_yolox_fallback_findings(services, shared_dir) -> None:  # noqa: ANN001
 
 
 @pytest.fixture()
-def fake_llm():  # noqa: ANN201
+def fake_llm():
     """A local OpenAI-compatible chat endpoint (http.server on 127.0.0.1) that records requests."""
     import json
     import threading
@@ -154,7 +154,7 @@ def fake_llm():  # noqa: ANN201
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append({"path": self.path, "body": body})
             answer = {"choices": [{"message": {"role": "assistant", "content":
@@ -166,7 +166,7 @@ def fake_llm():  # noqa: ANN201
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args) -> None:  # noqa: ANN002
+        def log_message(self, *args) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -176,7 +176,7 @@ def fake_llm():  # noqa: ANN201
     server.shutdown()
 
 
-def test_vision_endpoint_writes_the_description(indexed, services, shared_dir, fake_llm) -> None:  # noqa: ANN001
+def test_vision_endpoint_writes_the_description(indexed, services, shared_dir, fake_llm) -> None:
     import cv2
 
     url, seen = fake_llm

@@ -86,7 +86,7 @@ def cut_clip(path: Path, cut_at: float = 2.4, duration: float = 5.0, fps: int = 
     n = int(round(duration * fps))
     rng = np.random.default_rng(1)
 
-    def frames():  # noqa: ANN202
+    def frames():
         for i in range(n):
             t = i / fps
             img = _scene(0 if t < cut_at else 1, t, w, h)
@@ -111,7 +111,7 @@ def photo_clip(path: Path, photos: list[np.ndarray], seconds_each: float = 1.6, 
         canvas[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
         return canvas
 
-    def frames():  # noqa: ANN202
+    def frames():
         for img in photos:
             f = fit(img)
             for _ in range(int(round(seconds_each * fps))):

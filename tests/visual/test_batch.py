@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from sensorium.pipelines.dispatch import AnalyzeOptions, analyze_path
+from sensorium.vision.dispatch import AnalyzeOptions, analyze_path
 from tests.visual import media
 
 
 @pytest.fixture(scope="module")
-def batch_files(media_dir: Path, shared_dir: Path, speak) -> list[Path]:  # noqa: ANN001
+def batch_files(media_dir: Path, shared_dir: Path, speak) -> list[Path]:
     img = shared_dir / "testdata" / "images" / "zidane.jpg"
     renamed = media_dir / "photo.mp3"  # a JPEG with a misleading name: routed by content
     shutil.copy(img, renamed)
@@ -70,7 +70,7 @@ def test_batch_bad_file_does_not_fail_the_batch(client: TestClient, media_dir: P
     assert "bus" in res[2]["result"]["object_counts"]
 
 
-def test_dispatch_routes_by_content(services, shared_dir: Path, media_dir: Path) -> None:  # noqa: ANN001
+def test_dispatch_routes_by_content(services, shared_dir: Path, media_dir: Path) -> None:
     seen: list[float] = []
     out = analyze_path(shared_dir / "testdata" / "images" / "bus.jpg", services,
                        AnalyzeOptions(prompt="is there a bus?"), progress=seen.append)

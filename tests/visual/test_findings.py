@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorium.pipelines import describe as words
-from sensorium.pipelines.image import classify_posture, color_name, dominant_colors, image_quality
+from sensorium.vision import describe as words
+from sensorium.vision.image import classify_posture, color_name, dominant_colors, image_quality
 
 
 @pytest.mark.parametrize(

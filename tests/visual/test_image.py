@@ -220,7 +220,7 @@ def test_exif_orientation_is_applied(client: TestClient, photos: dict[str, Path]
     assert res["people"]["count"] == 2
 
 
-def test_missing_models_are_reported_not_invented(settings, shared_dir: Path) -> None:  # noqa: ANN001
+def test_missing_models_are_reported_not_invented(settings, shared_dir: Path) -> None:
     """An optional model that is not installed leaves its finding null with a note; YOLOX is required."""
     from dataclasses import replace
 
@@ -228,9 +228,9 @@ def test_missing_models_are_reported_not_invented(settings, shared_dir: Path) ->
     from sensorium.models.catalog import all_specs
     from sensorium.models.registry import ModelRegistry
     from sensorium.models.resolver import WeightsNotFound
-    from sensorium.pipelines.image import ImageOptions, analyze_image_file
+    from sensorium.vision.image import ImageOptions, analyze_image_file
 
-    def absent(resolver):  # noqa: ANN001, ANN202
+    def absent(resolver):
         raise WeightsNotFound("weights not found (test)")
 
     def registry_without(*names: str) -> ModelRegistry:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sensorium.pipelines.image import ImageOptions, analyze_image_file
-from sensorium.pipelines.video import VideoOptions, analyze_video_file
+from sensorium.vision.image import ImageOptions, analyze_image_file
+from sensorium.vision.video import VideoOptions, analyze_video_file
 from tests.conftest import make_settings
 from tests.visual import media
 
@@ -27,7 +27,7 @@ class FakeOpenAI:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 payload = json.loads(body)
                 outer.requests.append({"path": self.path, "headers": dict(self.headers), "json": payload})
@@ -65,17 +65,17 @@ class FakeOpenAI:
 
 
 @pytest.fixture()
-def fake_llm():  # noqa: ANN201
+def fake_llm():
     srv = FakeOpenAI()
     yield srv
     srv.close()
 
 
-def _settings(tmp_path: Path, url: str, key: str | None = "sk-test"):  # noqa: ANN202
+def _settings(tmp_path: Path, url: str, key: str | None = "sk-test"):
     return make_settings(tmp_path, llm_base_url=url, llm_model="qwen2.5vl:3b", llm_api_key=key)
 
 
-def test_image_description_and_answer_from_the_endpoint(services, shared_dir: Path, tmp_path: Path,  # noqa: ANN001
+def test_image_description_and_answer_from_the_endpoint(services, shared_dir: Path, tmp_path: Path,
                                                        fake_llm: FakeOpenAI) -> None:
     from PIL import Image
 
@@ -116,7 +116,7 @@ def test_image_description_and_answer_from_the_endpoint(services, shared_dir: Pa
     assert fake_llm.requests[0]["json"]["max_tokens"] == 60
 
 
-def test_endpoint_failure_falls_back_to_findings(services, shared_dir: Path, tmp_path: Path,  # noqa: ANN001
+def test_endpoint_failure_falls_back_to_findings(services, shared_dir: Path, tmp_path: Path,
                                                  fake_llm: FakeOpenAI) -> None:
     fake_llm.fail_with = 503
     settings = _settings(tmp_path, fake_llm.url, key=None)
@@ -128,7 +128,7 @@ def test_endpoint_failure_falls_back_to_findings(services, shared_dir: Path, tmp
     assert "Authorization" not in fake_llm.requests[0]["headers"]
 
 
-def test_unreachable_endpoint_is_reported(services, shared_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unreachable_endpoint_is_reported(services, shared_dir: Path, tmp_path: Path) -> None:
     import socket
 
     s = socket.socket()
@@ -142,7 +142,7 @@ def test_unreachable_endpoint_is_reported(services, shared_dir: Path, tmp_path: 
     assert any("unreachable" in n for n in res["notes"])
 
 
-def test_video_sends_several_frames(services, media_dir: Path, tmp_path: Path, fake_llm: FakeOpenAI) -> None:  # noqa: ANN001
+def test_video_sends_several_frames(services, media_dir: Path, tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     clip = media.cut_clip(media_dir / "llm.mp4", cut_at=1.0, duration=2.0, fps=10)
     settings = _settings(tmp_path, fake_llm.url)
     res = analyze_video_file(clip, services.registry, settings, VideoOptions(num_frames=3, prompt="What happens?"))

@@ -33,7 +33,7 @@ def photo_clip(media_dir: Path, shared_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def speech_clip(media_dir: Path, speak) -> Path:  # noqa: ANN001
+def speech_clip(media_dir: Path, speak) -> Path:
     wav = speak(SENTENCE, "fox.wav")
     audio = media.load_speech_16k(wav)
     seconds = len(audio) / 16000 + 0.5

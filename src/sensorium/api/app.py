@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -67,7 +68,7 @@ QUOTA_EXCEEDED (429).
 """
 
 
-def _limit_for(settings: Settings):  # noqa: ANN202
+def _limit_for(settings: Settings):
     default = int(settings.max_request_size_mb * MB)
 
     def limit_for(path: str) -> int:
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     own_services = services is None
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         svc = app.state.services
         if svc is None:
             svc = build_services(settings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -13,13 +13,25 @@ T = TypeVar("T")
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def plain(value: Any) -> Any:
+    """A result as JSON-ready Python: pydantic models dumped (also inside lists and dicts)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
 
 
 def ok(type_: str, result: Any, **metadata: Any) -> dict[str, Any]:
+    """The success envelope; `result` may be a pydantic model (routes declare `Envelope[Model]`)."""
     return {
         "success": True,
-        "data": {"type": type_, "result": result, "metadata": metadata},
+        "data": {"type": type_, "result": plain(result), "metadata": metadata},
         "timestamp": now_iso(),
     }
 

@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sensorium import metrics
 from sensorium.api.envelope import error_body
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.logs import request_id_var
-from sensorium import metrics
 
 log = logging.getLogger("sensorium.access")
 

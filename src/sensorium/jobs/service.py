@@ -5,8 +5,9 @@ folder `DATA_DIR/jobs/{id}/` for its inputs and outputs. Work is done by a *hand
 for the job's kind: ``handler(ctx) -> dict`` (the JSON result). Handlers report progress through
 ``ctx.progress(pct, stage)`` and call ``ctx.check()`` between steps so cancellation is honoured.
 
-Execution is behind `Executor`: `LocalExecutor` runs jobs on threads in this process; a Celery
-executor only has to call `JobService.run(job_id)` in its worker to reuse everything else.
+Handlers are registered by the capability services (each owns its kinds); this package knows no
+capability. Execution is behind `Executor` (`jobs/executor.py`): `LocalExecutor` runs jobs on threads
+in this process; a Celery executor only has to call `JobService.run(job_id)` in its worker.
 Jobs survive restarts: at start, a job left `running` by a dead process is queued again (while
 attempts remain) or failed with the reason; `queued` jobs are simply picked up.
 """
@@ -22,13 +23,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
 
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.jobs.schemas import JobError, JobRecord
 from sensorium.store.database import Database, JobRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,8 +51,7 @@ class JobContext:
     kind: str
     params: dict[str, Any]
     workdir: Path
-    service: "JobService"
-    services: Any  # the app's Services (settings, registry, ...) — handlers take what they need
+    service: JobService
     _last_write: float = 0.0
     _last_stage: str = ""
 
@@ -70,21 +71,11 @@ class JobContext:
         if self.cancelled():
             raise JobCancelled()
 
-    def stepper(self, start: float, end: float, stage: str) -> Callable[[float], None]:
-        """A callback mapping a fraction 0..1 of a step onto [start, end] percent, with checks."""
-
-        def step(fraction: float) -> None:
-            self.check()
-            self.progress(start + (end - start) * max(0.0, min(1.0, fraction)), stage)
-
-        return step
-
-
 Handler = Callable[[JobContext], dict[str, Any]]
 
 
 class Executor(Protocol):
-    def start(self, service: "JobService") -> None: ...
+    def start(self, service: JobService) -> None: ...
     def notify(self, job_id: str) -> None: ...
     def stop(self) -> None: ...
 
@@ -110,7 +101,6 @@ class JobService:
         self.max_attempts = max_attempts
         self.handlers: dict[str, Handler] = {}
         self.executor: Executor | None = None
-        self.services: Any = None
         self.worker = _worker_id()
         self._running: set[str] = set()
         self._lock = threading.Lock()
@@ -119,8 +109,8 @@ class JobService:
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
 
-    def attach(self, executor: Executor, services: Any) -> None:
-        self.executor, self.services = executor, services
+    def attach(self, executor: Executor) -> None:
+        self.executor = executor
 
     def workdir(self, job_id: str) -> Path:
         return self.jobs_dir / job_id
@@ -129,7 +119,7 @@ class JobService:
     def new_id(self) -> str:
         return uuid.uuid4().hex
 
-    def submit(self, kind: str, params: dict[str, Any], *, job_id: str | None = None) -> dict[str, Any]:
+    def submit(self, kind: str, params: dict[str, Any], *, job_id: str | None = None) -> JobRecord:
         """Queue a job. Put its input files in `workdir(job_id)` first (use `new_id()`)."""
         if kind not in self.handlers:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown job kind {kind!r}.")
@@ -141,10 +131,20 @@ class JobService:
             s.add(row)
         if self.executor is not None:
             self.executor.notify(job_id)
-        return self.to_dict(row)
+        return self._record(row)
+
+    def submit_file(self, kind: str, path: Path, params: dict[str, Any]) -> JobRecord:
+        """Queue a job whose input is the file at `path`: it is moved into the job's folder first and
+        its name is given to the handler as `params["file"]`."""
+        job_id = self.new_id()
+        workdir = self.workdir(job_id)
+        workdir.mkdir(parents=True, exist_ok=True)
+        target = workdir / path.name
+        shutil.move(str(path), target)
+        return self.submit(kind, {**params, "file": target.name}, job_id=job_id)
 
     def create(self, kind: str, params: dict[str, Any], *, job_id: str | None = None,
-               status: str = "succeeded", result: dict[str, Any] | None = None) -> dict[str, Any]:
+               status: str = "succeeded", result: dict[str, Any] | None = None) -> JobRecord:
         """Record a job without running it (e.g. an upload waiting for its next step)."""
         job_id = job_id or self.new_id()
         self.workdir(job_id).mkdir(parents=True, exist_ok=True)
@@ -154,17 +154,17 @@ class JobService:
                      finished_at=now if status in TERMINAL else None)
         with self.db.session.begin() as s:
             s.add(row)
-        return self.to_dict(row)
+        return self._record(row)
 
-    def get(self, job_id: str) -> dict[str, Any]:
+    def get(self, job_id: str) -> JobRecord:
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
             if row is None:
                 raise SensoriumError(ErrorCode.NOT_FOUND, f"No job with id {job_id!r}.")
-            return self.to_dict(row)
+            return self._record(row)
 
     def list(self, *, status: str | None = None, kind: str | None = None,
-             limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+             limit: int = 50, offset: int = 0) -> tuple[list[JobRecord], int]:
         from sqlalchemy import func
 
         q = select(JobRow)
@@ -177,7 +177,7 @@ class JobService:
         with self.db.session() as s:
             rows = s.scalars(q).all()
             total = s.scalar(cq) or 0
-            return [self.to_dict(r) for r in rows], int(total)
+            return [self._record(r) for r in rows], int(total)
 
     def queue_depth(self) -> dict[str, int]:
         from sqlalchemy import func
@@ -191,7 +191,7 @@ class JobService:
         depth.update({k: int(v) for k, v in rows})
         return depth
 
-    def cancel(self, job_id: str) -> dict[str, Any]:
+    def cancel(self, job_id: str) -> JobRecord:
         """Queued: cancelled at once. Running: asked to stop at its next check. Finished: unchanged."""
         with self.db.session.begin() as s:
             row = s.get(JobRow, job_id, with_for_update=True)
@@ -202,35 +202,7 @@ class JobService:
             elif row.status == "running":
                 row.cancel_requested = 1
                 row.stage = "cancelling"
-            return self.to_dict(row)
-
-    def update_params(self, job_id: str, **changes: Any) -> dict[str, Any]:
-        with self.db.session.begin() as s:
-            row = s.get(JobRow, job_id)
-            if row is None:
-                raise SensoriumError(ErrorCode.NOT_FOUND, f"No job with id {job_id!r}.")
-            row.params = {**(row.params or {}), **changes}
-            return self.to_dict(row)
-
-    def requeue(self, job_id: str, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Run an existing job record again as another kind (a pipeline's next step)."""
-        if kind not in self.handlers:
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown job kind {kind!r}.")
-        with self.db.session.begin() as s:
-            row = s.get(JobRow, job_id, with_for_update=True)
-            if row is None:
-                raise SensoriumError(ErrorCode.NOT_FOUND, f"No job with id {job_id!r}.")
-            if row.status in ("queued", "running"):
-                raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                                     f"Job {job_id} is still {row.status}; wait for it to finish.")
-            row.kind, row.params, row.status = kind, params, "queued"
-            row.progress, row.stage, row.attempts, row.cancel_requested = 0.0, "queued", 0, 0
-            row.error_code = row.error_message = None
-            row.started_at = row.finished_at = None
-            out = self.to_dict(row)
-        if self.executor is not None:
-            self.executor.notify(job_id)
-        return out
+            return self._record(row)
 
     def delete_files(self, job_id: str) -> None:
         shutil.rmtree(self.workdir(job_id), ignore_errors=True)
@@ -272,7 +244,7 @@ class JobService:
                 return
             kind, params = row.kind, dict(row.params or {})
         handler = self.handlers.get(kind)
-        ctx = JobContext(job_id, kind, params, self.workdir(job_id), self, self.services)
+        ctx = JobContext(job_id, kind, params, self.workdir(job_id), self)
         with self._lock:
             self._running.add(job_id)
         try:
@@ -368,80 +340,14 @@ class JobService:
             return len(rows)
 
     @staticmethod
-    def to_dict(row: JobRow) -> dict[str, Any]:
-        def iso(d):  # noqa: ANN001, ANN202
+    def _record(row: JobRow) -> JobRecord:
+        def iso(d: datetime | None) -> str | None:
             return d.isoformat() if d else None
 
-        return {
-            "id": row.id,
-            "kind": row.kind,
-            "status": row.status,
-            "progress": round(float(row.progress or 0.0), 1),
-            "stage": row.stage,
-            "params": row.params or {},
-            "result": row.result,
-            "error": {"code": row.error_code, "message": row.error_message} if row.error_code else None,
-            "attempts": row.attempts,
-            "created_at": iso(row.created_at),
-            "started_at": iso(row.started_at),
-            "finished_at": iso(row.finished_at),
-            "updated_at": iso(row.updated_at),
-        }
-
-
-class LocalExecutor:
-    """Runs jobs on `n` daemon threads of this process; also heartbeats and re-checks the queue."""
-
-    def __init__(self, n: int = 1, poll_seconds: float = 2.0) -> None:
-        self.n = n
-        self.poll = poll_seconds
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self.service: JobService | None = None
-
-    def start(self, service: JobService) -> None:
-        self.service = service
-        service.recover()
-        for i in range(self.n):
-            t = threading.Thread(target=self._loop, name=f"job-worker-{i}", daemon=True)
-            t.start()
-            self._threads.append(t)
-        if self.n:
-            hb = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
-            hb.start()
-            self._threads.append(hb)
-        self._wake.set()
-
-    def notify(self, job_id: str) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        assert self.service is not None
-        while not self._stop.is_set():
-            self._wake.wait(self.poll)
-            self._wake.clear()
-            while not self._stop.is_set():
-                try:
-                    job_id = self.service.claim_next()
-                except Exception:  # pragma: no cover - database hiccup
-                    log.exception("claiming a job failed")
-                    break
-                if job_id is None:
-                    break
-                self.service.run(job_id)
-
-    def _beat(self) -> None:
-        assert self.service is not None
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
-                self.service.heartbeat()
-                self.service.recover()
-            except Exception:  # pragma: no cover
-                log.exception("job heartbeat failed")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        for t in self._threads:
-            t.join(timeout)
+        return JobRecord(
+            id=row.id, kind=row.kind, status=row.status, progress=round(float(row.progress or 0.0), 1),
+            stage=row.stage, params=row.params or {}, result=row.result,
+            error=JobError(code=row.error_code, message=row.error_message) if row.error_code else None,
+            attempts=row.attempts or 0, created_at=iso(row.created_at), started_at=iso(row.started_at),
+            finished_at=iso(row.finished_at), updated_at=iso(row.updated_at),
+        )

@@ -66,7 +66,7 @@ class DecodedImage:
         return d
 
 
-def _open(source: Path | str | bytes):  # noqa: ANN202
+def _open(source: Path | str | bytes):
     from PIL import Image
 
     fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else str(source)

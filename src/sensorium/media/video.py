@@ -93,7 +93,7 @@ def _fail(message: str, exc: BaseException | None = None) -> SensoriumError:
     return err
 
 
-def _open(path: Path | str):  # noqa: ANN202
+def _open(path: Path | str):
     import av
 
     try:
@@ -102,7 +102,7 @@ def _open(path: Path | str):  # noqa: ANN202
         raise _fail(f"Could not open the video: {exc}. The file may be corrupt or truncated.", exc) from exc
 
 
-def _video_stream(container):  # noqa: ANN001, ANN202
+def _video_stream(container):
     import av
 
     streams = [s for s in container.streams.video if s.codec_context is not None]
@@ -114,13 +114,13 @@ def _video_stream(container):  # noqa: ANN001, ANN202
     return streams[0]
 
 
-def _stream_fps(stream) -> float:  # noqa: ANN001
+def _stream_fps(stream) -> float:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     fps = float(rate) if rate else 0.0
     return fps if 0 < fps < 1000 else 25.0
 
 
-def _stream_start(stream) -> float:  # noqa: ANN001
+def _stream_start(stream) -> float:
     if stream.start_time is not None and stream.time_base:
         return float(stream.start_time * stream.time_base)
     return 0.0
@@ -177,7 +177,7 @@ def _target_size(w: int, h: int, max_side: int | None) -> tuple[int, int] | None
     return max(2, int(round(w * r / 2)) * 2), max(2, int(round(h * r / 2)) * 2)
 
 
-def _rotation_steps(frame) -> int:  # noqa: ANN001
+def _rotation_steps(frame) -> int:
     """Quarter turns (counter-clockwise) the display matrix asks for (phone videos: portrait)."""
     try:
         return int(round(float(frame.rotation or 0) / 90)) % 4
@@ -185,7 +185,7 @@ def _rotation_steps(frame) -> int:  # noqa: ANN001
         return 0
 
 
-def _to_bgr(frame, max_side: int | None) -> np.ndarray:  # noqa: ANN001
+def _to_bgr(frame, max_side: int | None) -> np.ndarray:
     """BGR uint8 as displayed: scaled to max_side, rotated upright per the display matrix."""
     size = _target_size(frame.width, frame.height, max_side)
     if size is None:
@@ -196,7 +196,7 @@ def _to_bgr(frame, max_side: int | None) -> np.ndarray:  # noqa: ANN001
     return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
-def _frame_time(frame, stream) -> float | None:  # noqa: ANN001
+def _frame_time(frame, stream) -> float | None:
     if frame.pts is not None and stream.time_base:
         return float(frame.pts * stream.time_base)
     if frame.time is not None:
@@ -204,7 +204,7 @@ def _frame_time(frame, stream) -> float | None:  # noqa: ANN001
     return None
 
 
-def _decode(container, stream) -> Iterator:  # noqa: ANN001
+def _decode(container, stream) -> Iterator:
     """container.decode that turns a truncated tail into a clean stop (after some frames)."""
     import av
 
@@ -377,7 +377,7 @@ def frames_at(
     return out
 
 
-def _set_skip(stream, mode: str) -> bool:  # noqa: ANN001
+def _set_skip(stream, mode: str) -> bool:
     """Set the decoder's skip_frame (True when it took effect)."""
     try:
         stream.codec_context.skip_frame = mode
@@ -386,12 +386,12 @@ def _set_skip(stream, mode: str) -> bool:  # noqa: ANN001
         return False
 
 
-def _gray_thumb(frame) -> np.ndarray:  # noqa: ANN001
+def _gray_thumb(frame) -> np.ndarray:
     th = max(2, int(round(frame.height * THUMB / max(1, frame.width) / 2)) * 2)
     return frame.reformat(width=THUMB, height=th, format="gray", interpolation="FAST_BILINEAR").to_ndarray().astype(np.int16)
 
 
-def _gray_diff(a, b) -> float:  # noqa: ANN001
+def _gray_diff(a, b) -> float:
     return float(np.abs(_gray_thumb(a) - _gray_thumb(b)).mean())
 
 
@@ -409,7 +409,7 @@ class SceneCut:
     score: float
 
 
-def _hsv_thumb(frame) -> np.ndarray:  # noqa: ANN001
+def _hsv_thumb(frame) -> np.ndarray:
     import cv2
 
     w, h = frame.width, frame.height

@@ -7,10 +7,15 @@ from sensorium.models.registry import ModelRegistry, ModelSpec
 
 
 def all_specs() -> list[ModelSpec]:
-    from sensorium.models import vision, whisper, yolox
-
-    from sensorium.models import aisfx, text_embedding, yamnet  # sound library (issue 4)
-    from sensorium.models import pose  # foley (issue 5)
+    from sensorium.models import (  # sound library (issue 4)
+        aisfx,
+        pose,  # foley (issue 5)
+        text_embedding,
+        vision,
+        whisper,
+        yamnet,
+        yolox,
+    )
     return [*whisper.SPECS, *yolox.SPECS, *vision.SPECS,
             *yamnet.SPECS, *aisfx.SPECS, *text_embedding.SPECS,
             *pose.SPECS]

@@ -25,7 +25,7 @@ import numpy as np
 
 from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.models.registry import ModelSpec
+from sensorium.models.registry import ModelKey, ModelSpec
 from sensorium.models.resolver import Resolver
 
 NAME = "mediapipe-pose"
@@ -117,7 +117,7 @@ class PoseTracker:
             except Exception:  # pragma: no cover - closing twice is harmless
                 pass
 
-    def __enter__(self) -> "PoseTracker":
+    def __enter__(self) -> PoseTracker:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -172,3 +172,5 @@ SPECS = [
         capabilities=("foley",),
     )
 ]
+
+POSE: ModelKey[PoseFactory] = ModelKey("mediapipe-pose")

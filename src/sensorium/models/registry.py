@@ -1,10 +1,13 @@
 """Model registry: lazy load on first use, one shared instance, idle unload.
 
 A model family module declares a `ModelSpec` (name, licence, where the weights come from, how
-to load). Callers never load models themselves:
+to load) and a typed `ModelKey` for it. Callers never load models themselves:
 
-    with registry.use("whisper-tiny.en") as model:
+    with registry.use(WHISPER_TINY) as model:      # ModelKey[WhisperModel] -> a WhisperModel
         model.transcribe(...)
+
+The optional OpenAI-compatible vision endpoint is held here too (`registry.vision_llm()`): one
+client per process, built on first use, so no capability builds its own.
 
 * Loading happens once, under a per-model lock; concurrent first users wait for the same load.
 * A reference count keeps a model alive while in use; after MODEL_TTL_SECONDS idle the reaper
@@ -21,16 +24,30 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.models.resolver import Resolver, WeightsNotFound
 
+if TYPE_CHECKING:
+    from sensorium.models.llm import VisionLLM
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ModelKey(Generic[T]):
+    """A model's registry name, typed with what its loader returns."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,7 @@ class ModelRegistry:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self.on_load: list[Callable[[str, float], None]] = []
+        self._llm: VisionLLM | None = None
 
     # -- declaration -------------------------------------------------------------
     def register(self, spec: ModelSpec) -> None:
@@ -125,10 +143,27 @@ class ModelRegistry:
     def loaded_names(self) -> list[str]:
         return [n for n, s in self._slots.items() if s.instance is not None]
 
+    # -- the optional vision endpoint ---------------------------------------------------
+    def vision_llm(self) -> VisionLLM | None:
+        """The configured OpenAI-compatible vision client (shared), or None when none is configured."""
+        if not self.settings.llm_configured:
+            return None
+        with self._guard:
+            if self._llm is None:
+                from sensorium.models.llm import VisionLLM
+
+                self._llm = VisionLLM.from_settings(self.settings)
+            return self._llm
+
     # -- use -----------------------------------------------------------------------
-    def get(self, name: str) -> Any:
+    @overload
+    def get(self, name: ModelKey[T]) -> T: ...
+    @overload
+    def get(self, name: str) -> Any: ...
+
+    def get(self, name: ModelKey[Any] | str) -> Any:
         """Load (if needed) and return the instance. Prefer `use()`, which pins it."""
-        slot = self._slot(name)
+        slot = self._slot(str(name))
         if slot.instance is not None:
             slot.last_used = time.monotonic()
             return slot.instance
@@ -138,9 +173,17 @@ class ModelRegistry:
             slot.last_used = time.monotonic()
             return slot.instance
 
+    @overload
+    def use(self, name: ModelKey[T]) -> AbstractContextManager[T]: ...
+    @overload
+    def use(self, name: str) -> AbstractContextManager[Any]: ...
+
+    def use(self, name: ModelKey[Any] | str) -> AbstractContextManager[Any]:
+        """Load (if needed), pin while the `with` block runs, release after."""
+        return self._use(self._slot(str(name)))
+
     @contextmanager
-    def use(self, name: str) -> Iterator[Any]:
-        slot = self._slot(name)
+    def _use(self, slot: _Slot) -> Iterator[Any]:
         with slot.lock:
             if slot.instance is None:
                 self._load(slot)

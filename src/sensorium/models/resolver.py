@@ -47,7 +47,7 @@ class Resolver:
         self.settings = settings
         self.downloads = settings.allow_downloads if downloads is None else downloads
 
-    def offline(self) -> "Resolver":
+    def offline(self) -> Resolver:
         """The same search order without the download step (for status checks)."""
         return Resolver(self.settings, downloads=False)
 
@@ -111,7 +111,7 @@ def fetch_url(url: str, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
             shutil.copyfileobj(resp, out)
         os.replace(tmp, dest)
     finally:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorium.config import Settings
-from sensorium.models.registry import ModelSpec
+from sensorium.models.registry import ModelKey, ModelSpec
 from sensorium.models.resolver import Resolver
 
 EMBEDDING_DIM = 384
@@ -82,3 +82,5 @@ SPECS = [
         capabilities=("text_embedding",),
     ),
 ]
+
+MINILM: ModelKey[TextEmbedder] = ModelKey("minilm")

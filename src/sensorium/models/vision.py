@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from sensorium.config import Settings
-from sensorium.models.registry import ModelSpec
+from sensorium.models.registry import ModelKey, ModelSpec
 from sensorium.models.resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -380,7 +380,7 @@ def load_nsfw(path: Path, settings: Settings) -> NsfwScorer:
 
 
 # --------------------------------------------------------------------------------------------
-def _mp_locate(rel: str, name: str):  # noqa: ANN202
+def _mp_locate(rel: str, name: str):
     def locate(resolver: Resolver) -> Path:
         return resolver.find(name, [], packages=[("mediapipe", rel)])
 
@@ -455,3 +455,10 @@ SPECS = [
         capabilities=("analyze.image",),
     ),
 ]
+
+FACE: ModelKey[FaceDetector] = ModelKey("mediapipe-face")
+FACE_MESH: ModelKey[FaceMesh] = ModelKey("mediapipe-face-mesh")
+STATIC_POSE: ModelKey[StaticPose] = ModelKey("mediapipe-pose-static")
+FER: ModelKey[ExpressionClassifier] = ModelKey("fer-expression")
+OCR: ModelKey[TextReader] = ModelKey("rapidocr")
+NSFW: ModelKey[NsfwScorer] = ModelKey("open-nsfw")

@@ -13,9 +13,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sensorium.config import Settings
-from sensorium.models.registry import ModelSpec
+from sensorium.models.registry import ModelKey, ModelSpec
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
 from sensorium.models.resolver import Resolver, WeightsNotFound, package_path
 
 log = logging.getLogger(__name__)
@@ -29,7 +33,7 @@ def is_ct2_dir(path: Path) -> bool:
     )
 
 
-def _hf_download(repo: str, name: str):  # noqa: ANN202
+def _hf_download(repo: str, name: str):
     def download(cache: Path) -> Path:
         from huggingface_hub import snapshot_download
 
@@ -104,7 +108,7 @@ def locate_base_offline_check(resolver: Resolver) -> Path:
         raise
 
 
-def load_whisper(path: Path, settings: Settings):  # noqa: ANN201
+def load_whisper(path: Path, settings: Settings) -> WhisperModel:
     from faster_whisper import WhisperModel
 
     return WhisperModel(
@@ -144,3 +148,6 @@ SPECS = [
         capabilities=("transcribe", "word_timestamps", "detect_language"),
     ),
 ]
+
+TINY_EN: ModelKey[WhisperModel] = ModelKey("whisper-tiny.en")
+BASE: ModelKey[WhisperModel] = ModelKey("whisper-base")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from sensorium.config import Settings
-from sensorium.models.registry import ModelSpec
+from sensorium.models.registry import ModelKey, ModelSpec
 from sensorium.models.resolver import Resolver
 
 log = logging.getLogger(__name__)
@@ -200,3 +200,5 @@ SPECS = [
         capabilities=("sound_events", "audio_embedding"),
     ),
 ]
+
+YAMNET: ModelKey[Yamnet] = ModelKey("yamnet")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sensorium.config import Settings
-from sensorium.models.registry import ModelSpec
+from sensorium.models.registry import ModelKey, ModelSpec
 from sensorium.models.resolver import Resolver
 
 NAME = "yolox-nano"
@@ -176,15 +176,7 @@ def load(path: Path, settings: Settings) -> YoloxDetector:
 
 
 # The COCO-80 names in model order (used when coco_labels.txt is not beside the weights).
-COCO_LABELS = (
-    "person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant "
-    "stop_sign parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack "
-    "umbrella handbag tie suitcase frisbee skis snowboard sports_ball kite baseball_bat baseball_glove "
-    "skateboard surfboard tennis_racket bottle wine_glass cup fork knife spoon bowl banana apple "
-    "sandwich orange broccoli carrot hot_dog pizza donut cake chair couch potted_plant bed "
-    "dining_table toilet tv laptop mouse remote keyboard cell_phone microwave oven toaster sink "
-    "refrigerator book clock vase scissors teddy_bear hair_drier toothbrush"
-).split()
+COCO_LABELS = ["person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic_light", "fire_hydrant", "stop_sign", "parking_meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports_ball", "kite", "baseball_bat", "baseball_glove", "skateboard", "surfboard", "tennis_racket", "bottle", "wine_glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot_dog", "pizza", "donut", "cake", "chair", "couch", "potted_plant", "bed", "dining_table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell_phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy_bear", "hair_drier", "toothbrush"]
 COCO_LABELS = tuple(s.replace("_", " ") for s in COCO_LABELS)
 
 SPECS = [
@@ -201,3 +193,5 @@ SPECS = [
         capabilities=("analyze.image", "analyze.video", "foley"),
     )
 ]
+
+YOLOX_NANO: ModelKey[YoloxDetector] = ModelKey("yolox-nano")

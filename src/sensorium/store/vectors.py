@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 
 FieldType = Literal["str", "int", "float", "json"]
@@ -170,7 +171,7 @@ class LanceVectorStore(VectorStore):
         with self._guard:
             return self._locks.setdefault(name, threading.Lock())
 
-    def _table(self, name: str):  # noqa: ANN202
+    def _table(self, name: str):
         check_name(name)
         try:
             return self.db.open_table(name)
@@ -187,7 +188,7 @@ class LanceVectorStore(VectorStore):
         return self._schemas[name]
 
     @staticmethod
-    def _arrow_schema(schema: CollectionSchema):  # noqa: ANN205
+    def _arrow_schema(schema: CollectionSchema):
         import pyarrow as pa
 
         types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "json": pa.string()}
@@ -196,7 +197,7 @@ class LanceVectorStore(VectorStore):
         cols += [pa.field(n, pa.list_(pa.float32(), d)) for n, d in schema.vectors.items()]
         return pa.schema(cols)
 
-    def _to_arrow(self, name: str, rows: Sequence[dict[str, Any]]):  # noqa: ANN202
+    def _to_arrow(self, name: str, rows: Sequence[dict[str, Any]]):
         import pyarrow as pa
 
         schema = self._schema(name)
@@ -218,7 +219,7 @@ class LanceVectorStore(VectorStore):
             columns[n] = pa.FixedSizeListArray.from_arrays(pa.array(mat.reshape(-1)), d)
         return pa.table(columns, schema=arrow_schema)
 
-    def _decode(self, name: str, table) -> list[dict[str, Any]]:  # noqa: ANN001
+    def _decode(self, name: str, table) -> list[dict[str, Any]]:
         schema = self._schema(name)
         out = []
         cols = {c: table.column(c) for c in table.column_names}
@@ -363,7 +364,7 @@ class LanceVectorStore(VectorStore):
         return hits
 
     @staticmethod
-    def _has_index(tbl, field: str) -> bool:  # noqa: ANN001
+    def _has_index(tbl, field: str) -> bool:
         try:
             return any(field in (getattr(ix, "columns", None) or []) for ix in tbl.list_indices())
         except Exception:  # pragma: no cover - older lancedb
@@ -420,15 +421,6 @@ class LanceVectorStore(VectorStore):
             self._write_info(collection, cur)
 
 
-_stores: dict[str, VectorStore] = {}
-_stores_guard = threading.Lock()
-
-
-def open_store(settings: Any) -> VectorStore:
-    """The vector store for these settings (one shared instance per folder)."""
-    root = (Path(settings.data_dir) / "vectors").resolve()
-    with _stores_guard:
-        store = _stores.get(str(root))
-        if store is None:
-            store = _stores[str(root)] = LanceVectorStore(root)
-        return store
+def open_vector_store(settings: Settings) -> VectorStore:
+    """The vector store these settings choose (built once by `Services` and injected from there)."""
+    return LanceVectorStore((Path(settings.data_dir) / "vectors").resolve())

@@ -9,5 +9,5 @@ from fastapi import APIRouter
 MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound", "foley"]
 
 
-def ROUTERS() -> list[APIRouter]:  # noqa: N802 - reads like the constant it stands for
+def ROUTERS() -> list[APIRouter]:
     return [importlib.import_module(f"{__name__}.{name}").router for name in MODULES]

@@ -8,14 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile
 
 from sensorium.api.deps import ServicesDep
-from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
-from sensorium.api.submit import submit_upload_job
+from sensorium.api.envelope import ANALYSIS_ERRORS, Envelope, error_responses, ok
+from sensorium.api.submit import accepted
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
-from sensorium.errors import ErrorCode
-from sensorium.pipelines.audio import analyze_audio_file, detect_language_file, options_to_params
-from sensorium.pipelines.audio_jobs import KIND as AUDIO_JOB
-from sensorium.pipelines.speech import TranscribeOptions, normalize_language
+from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.speech.schemas import LanguageDetection, Transcription
+from sensorium.speech.transcribe import TranscribeOptions, normalize_language
 from sensorium.store.files import Workspace
 
 router = APIRouter(tags=["audio"])
@@ -34,6 +33,7 @@ AUDIO_KINDS = ("audio", "video")  # a video's audio track is analyzed too
         "Accepts MP3, WAV, M4A, FLAC, OGG (and the audio track of MP4/AVI/MOV/MKV), up to 50 MB. "
         "`async=true` queues a job and answers 202 with its id (poll `/api/jobs/{id}`)."
     ),
+    response_model=Envelope[Transcription],
     responses={202: {"description": "Queued as a job (async=true)."}, **error_responses(*ANALYSIS_ERRORS)},
 )
 async def analyze_audio(
@@ -52,17 +52,15 @@ async def analyze_audio(
     with Workspace(settings.tmp_dir) as ws:
         up = await receive_upload(audio, ws, settings, AUDIO_KINDS, field="audio")
         if up.info.kind == "video" and not up.info.has_audio:
-            from sensorium.errors import SensoriumError
-
             raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The video has no audio track to analyze.")
         if run_async:
-            return submit_upload_job(services, AUDIO_JOB, up, {"options": options_to_params(opts)})
+            return accepted(services.speech.submit_transcription(up.path, up.filename, opts))
         t0 = time.perf_counter()
-        result = await services.limiter.run(lambda stop: analyze_audio_file(
-            up.path, services.registry, settings, opts, check=checker(stop)))
+        result = await services.limiter.run(
+            lambda stop: services.speech.transcribe_file(up.path, opts, check=checker(stop)))
     return ok("audio_analysis", result,
               processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
-              model=result.pop("model"), filename=up.filename, format=up.info.format)
+              model=result.model, filename=up.filename, format=up.info.format)
 
 
 @router.post(
@@ -70,6 +68,7 @@ async def analyze_audio(
     summary="Identify the spoken language",
     description="Whisper base language identification on the speech parts (VAD) of the audio: the most "
     "likely language, its probability and the top 5 alternatives.",
+    response_model=Envelope[LanguageDetection],
     responses=error_responses(*ANALYSIS_ERRORS),
 )
 async def detect_language(
@@ -80,8 +79,7 @@ async def detect_language(
     with Workspace(settings.tmp_dir) as ws:
         up = await receive_upload(audio, ws, settings, AUDIO_KINDS, field="audio")
         t0 = time.perf_counter()
-        result = await services.limiter.run(
-            lambda stop: detect_language_file(up.path, services.registry, settings))
+        result = await services.limiter.run(lambda stop: services.speech.detect_language_file(up.path))
     return ok("language_detection", result,
               processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
-              model=result.pop("model"), filename=up.filename)
+              model=result.model, filename=up.filename)

@@ -20,11 +20,11 @@ from sensorium.api.deps import ServicesDep
 from sensorium.api.envelope import UPLOAD_ERRORS, error_responses, ok
 from sensorium.api.uploads import receive_upload
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.pipelines.foley import jobs as fj
-from sensorium.pipelines.foley import studio
-from sensorium.pipelines.foley.detect import MAX_STRIDE
-from sensorium.pipelines.foley.export import FIELDS, events_csv, events_document
-from sensorium.pipelines.foley.synth import SURFACES
+from sensorium.foley import service as fj
+from sensorium.foley import studio
+from sensorium.foley.detect import MAX_STRIDE
+from sensorium.foley.export import FIELDS, events_csv, events_document
+from sensorium.foley.synth import SURFACES
 from sensorium.services import Services
 from sensorium.store.files import Workspace
 

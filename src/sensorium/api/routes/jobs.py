@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
 from sensorium.api.deps import ServicesDep
-from sensorium.api.envelope import error_responses, ok
+from sensorium.api.envelope import Envelope, error_responses, ok
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.jobs.schemas import JobRecord
 from sensorium.jobs.service import TERMINAL
 from sensorium.store.files import sanitize_filename
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+
+
+class JobList(BaseModel):
+    jobs: list[JobRecord] = Field(..., description="The jobs of this page, newest first.")
+    total: int = Field(..., description="Jobs matching the filters, in all.")
+    limit: int
+    offset: int
 
 JobId = Annotated[str, Path(description="Job id as returned when the job was created.",
                             pattern=r"^[0-9a-f]{32}$")]
@@ -25,6 +34,7 @@ JobId = Annotated[str, Path(description="Job id as returned when the job was cre
     "",
     summary="List jobs",
     description="Newest first. Filter by status and kind; page with limit/offset.",
+    response_model=Envelope[JobList],
     responses=error_responses(ErrorCode.VALIDATION_ERROR),
 )
 def list_jobs(
@@ -34,10 +44,10 @@ def list_jobs(
     kind: Annotated[str | None, Query(description="Only jobs of this kind, e.g. `analyze.audio`.",
                                       max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Jobs to skip.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Jobs to skip.")] = 0,
 ) -> dict[str, Any]:
     jobs, total = services.jobs.list(status=status, kind=kind, limit=limit, offset=offset)
-    return ok("job_list", {"jobs": jobs, "total": total, "limit": limit, "offset": offset},
+    return ok("job_list", JobList(jobs=jobs, total=total, limit=limit, offset=offset),
               processing_time_ms=0.0, model=None)
 
 
@@ -46,6 +56,7 @@ def list_jobs(
     summary="Get a job",
     description="Status (queued, running, succeeded, failed, cancelled), progress 0-100 with a stage label, "
     "the result when succeeded, the error when failed, timestamps.",
+    response_model=Envelope[JobRecord],
     responses=error_responses(ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_ERROR),
 )
 def get_job(job_id: JobId, services: ServicesDep) -> dict[str, Any]:
@@ -57,6 +68,7 @@ def get_job(job_id: JobId, services: ServicesDep) -> dict[str, Any]:
     summary="Cancel a job",
     description="A queued job is cancelled at once; a running job stops at its next checkpoint "
     "(status becomes `cancelled`); a finished job is left as it is.",
+    response_model=Envelope[JobRecord],
     responses=error_responses(ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_ERROR),
 )
 def cancel_job(job_id: JobId, services: ServicesDep) -> dict[str, Any]:
@@ -81,16 +93,16 @@ async def job_events(
 ) -> StreamingResponse:
     services.jobs.get(job_id)  # 404 before the stream starts
 
-    async def stream():  # noqa: ANN202
+    async def stream() -> AsyncIterator[str]:
         last = None
         yield "retry: 2000\n\n"
         while True:
             job = await asyncio.to_thread(services.jobs.get, job_id)
-            state = (job["status"], job["progress"], job["stage"])
+            state = (job.status, job.progress, job.stage)
             if state != last:
                 last = state
-                event = "end" if job["status"] in TERMINAL else "progress"
-                yield f"event: {event}\ndata: {json.dumps(job)}\n\n"
+                event = "end" if job.status in TERMINAL else "progress"
+                yield f"event: {event}\ndata: {job.model_dump_json()}\n\n"
                 if event == "end":
                     return
             if await request.is_disconnected():

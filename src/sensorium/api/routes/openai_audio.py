@@ -16,19 +16,12 @@ from sensorium.api.deps import ServicesDep
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.pipelines.audio import analyze_audio_file
-from sensorium.pipelines.speech import TranscribeOptions, normalize_language, resolve_model_name
+from sensorium.speech.openai_format import verbose_json
+from sensorium.speech.subtitles import to_srt, to_vtt
+from sensorium.speech.transcribe import TranscribeOptions, normalize_language, resolve_model_name
 from sensorium.store.files import Workspace
-from sensorium.subtitles import to_srt, to_vtt
 
 router = APIRouter(prefix="/v1", tags=["openai"])
-
-LANGUAGE_NAMES = {
-    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "pt": "portuguese",
-    "nl": "dutch", "ru": "russian", "zh": "chinese", "ja": "japanese", "ko": "korean", "ar": "arabic",
-    "hi": "hindi", "pl": "polish", "tr": "turkish", "sv": "swedish", "uk": "ukrainian", "cs": "czech",
-    "el": "greek", "fi": "finnish", "da": "danish", "no": "norwegian", "he": "hebrew", "id": "indonesian",
-}
 
 OPENAI_ERRORS = {
     400: {"description": "invalid_request_error: bad parameter or unsupported file "
@@ -74,35 +67,19 @@ async def create_transcription(
             raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The file has no audio track.",
                                  details={"param": "file"})
         t0 = time.perf_counter()
-        result = await services.limiter.run(lambda stop: analyze_audio_file(
-            up.path, services.registry, settings, opts, check=checker(stop)))
+        result = await services.limiter.run(
+            lambda stop: services.speech.transcribe_file(up.path, opts, check=checker(stop)))
     elapsed = round((time.perf_counter() - t0) * 1000, 1)
-    headers = {"X-Processing-Time-Ms": str(elapsed), "X-Model": result["model"]}
-    text = result["transcription"]
+    headers = {"X-Processing-Time-Ms": str(elapsed), "X-Model": result.model}
     if response_format == "text":
-        return PlainTextResponse(text + "\n" if text else "", headers=headers)
+        return PlainTextResponse(result.transcription + "\n" if result.transcription else "", headers=headers)
     if response_format == "srt":
-        return PlainTextResponse(to_srt(result["segments"]), headers=headers)
+        return PlainTextResponse(to_srt(result.segments), headers=headers)
     if response_format == "vtt":
-        return PlainTextResponse(to_vtt(result["segments"]), media_type="text/vtt", headers=headers)
+        return PlainTextResponse(to_vtt(result.segments), media_type="text/vtt", headers=headers)
     if response_format == "json":
-        return JSONResponse({"text": text}, headers=headers)
-    body: dict[str, Any] = {
-        "task": "transcribe",
-        "language": LANGUAGE_NAMES.get(result["language"], result["language"]),
-        "duration": result["duration"],
-        "text": text,
-    }
-    if "segment" in granularities:
-        body["segments"] = [
-            {"id": s["id"], "seek": 0, "start": s["start"], "end": s["end"], "text": s["text"],
-             "tokens": [], "temperature": temperature, "avg_logprob": s.get("avg_logprob", 0.0),
-             "compression_ratio": 0.0, "no_speech_prob": s.get("no_speech_prob", 0.0)}
-            for s in result["segments"]
-        ]
-    if words:
-        body["words"] = [w for s in result["segments"] for w in s.get("words", [])]
-    return JSONResponse(body, headers=headers)
+        return JSONResponse({"text": result.transcription}, headers=headers)
+    return JSONResponse(verbose_json(result, granularities, temperature), headers=headers)
 
 
 @router.get("/models", summary="List models (OpenAI-compatible)",

@@ -18,16 +18,16 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from sensorium import __version__
 from sensorium.api.deps import ServicesDep
-from sensorium.api.submit import accepted
 from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
+from sensorium.api.submit import accepted
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.media.sniff import MIME, sniff_file
-from sensorium.pipelines import sound_library as library
-from sensorium.pipelines import sound_search as search
-from sensorium.pipelines.soundscape import soundscape_from_results
 from sensorium.services import Services
+from sensorium.sound import library as library
+from sensorium.sound import search as search
+from sensorium.sound.soundscape import soundscape_from_results
 from sensorium.store.files import Workspace
 
 router = APIRouter(tags=["sound"])

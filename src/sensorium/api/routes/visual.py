@@ -13,11 +13,11 @@ from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.pipelines.dispatch import AnalyzeOptions, analyze_path
-from sensorium.pipelines.image import ImageOptions, analyze_image_file
-from sensorium.pipelines.video import MAX_FRAMES, VideoOptions, analyze_video_file, options_to_params, validate_options
-from sensorium.pipelines.visual_jobs import KIND as VIDEO_JOB
 from sensorium.store.files import Workspace, sanitize_filename
+from sensorium.vision.dispatch import AnalyzeOptions, analyze_path
+from sensorium.vision.image import ImageOptions, analyze_image_file
+from sensorium.vision.service import KIND as VIDEO_JOB
+from sensorium.vision.video import MAX_FRAMES, VideoOptions, analyze_video_file, options_to_params, validate_options
 
 router = APIRouter(tags=["visual"])
 

@@ -161,11 +161,11 @@ def soundscape_from_results(
     *, audio_length_in_s: float = 10.0,
 ) -> dict[str, Any]:
     """Mix the top search results of `collection` (their files are looked up by id)."""
-    from sensorium.pipelines.sound_library import table_name
-    from sensorium.store.vectors import open_store
+    from sensorium.sound.library import table_name
+    from sensorium.store.vectors import open_vector_store
 
     top = list(results[:MAX_LAYERS])
-    rows = {r["id"]: r for r in open_store(settings).get(table_name(collection), [r["id"] for r in top])}
+    rows = {r["id"]: r for r in open_vector_store(settings).get(table_name(collection), [r["id"] for r in top])}
     clips = [{"abs_path": rows[r["id"]]["path"], "fname": r.get("fname"), "id": r["id"],
               "similarity": r.get("similarity", 1.0)} for r in top if r["id"] in rows]
     return build_soundscape(clips, out_path, audio_length_in_s=audio_length_in_s)

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorium.media.sniff import describe
-from sensorium.pipelines.audio import analyze_audio_file
-from sensorium.pipelines.speech import TranscribeOptions, normalize_language
+from sensorium.speech.transcribe import TranscribeOptions, normalize_language
 
 
 @dataclass
@@ -35,12 +34,12 @@ Analyzer = Callable[[Path, Any, AnalyzeOptions, "Progress | None"], dict[str, An
 def _audio(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress | None) -> dict[str, Any]:
     topts = TranscribeOptions(language=normalize_language(opts.language), word_timestamps=opts.word_timestamps,
                               include_timestamps=opts.include_timestamps or opts.word_timestamps)
-    result = analyze_audio_file(path, services.registry, services.settings, topts, progress=progress)
-    return {"type": "audio_analysis", "result": result, "model": result.pop("model")}
+    result = services.speech.transcribe_file(path, topts, progress=progress)
+    return {"type": "audio_analysis", "result": result.model_dump(mode="json"), "model": result.model}
 
 
 def _image(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress | None) -> dict[str, Any]:
-    from sensorium.pipelines.image import ImageOptions, analyze_image_file
+    from sensorium.vision.image import ImageOptions, analyze_image_file
 
     result = analyze_image_file(path, services.registry, services.settings,
                                 ImageOptions(prompt=opts.prompt, max_length=opts.max_length), progress=progress)
@@ -48,7 +47,7 @@ def _image(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress |
 
 
 def _video(path: Path, services: Any, opts: AnalyzeOptions, progress: Progress | None) -> dict[str, Any]:
-    from sensorium.pipelines.video import VideoOptions, analyze_video_file
+    from sensorium.vision.video import VideoOptions, analyze_video_file
 
     vopts = VideoOptions(num_frames=opts.num_frames, prompt=opts.prompt, include_timestamps=opts.include_timestamps,
                          frame_sampling=opts.frame_sampling, max_length=opts.max_length)

@@ -8,16 +8,10 @@ from typing import Annotated
 
 import typer
 
+from sensorium.cli.common import fail, open_services, out, progress_bar
 from sensorium.errors import SensoriumError
 
 library_app = typer.Typer(help="Sound libraries: index a folder, list, search, delete.", no_args_is_help=True)
-
-
-def _fail(exc: SensoriumError) -> None:
-    from sensorium.cli import console
-
-    console.print(f"[red]{exc.code.value}[/red]: {exc.message}")
-    raise typer.Exit(1)
 
 
 @library_app.command("index")
@@ -32,10 +26,9 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Index DIRECTORY into a collection (incremental: unchanged files are skipped)."""
-    from sensorium.cli import _services, out, progress_bar
-    from sensorium.pipelines.sound_library import index_library
+    from sensorium.sound.library import index_library
 
-    svc = _services()
+    svc = open_services()
     try:
         with progress_bar() as bar:
             task = bar.add_task(f"indexing {directory}", total=100)
@@ -46,7 +39,7 @@ def index(
             summary = index_library(directory, name, svc, progress, max_seconds=max_seconds,
                                     sfx_embeddings=sfx, workers=workers)
     except SensoriumError as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         svc.close()
     if as_json:
@@ -64,9 +57,8 @@ def list_collections() -> None:
     """List the sound collections."""
     from rich.table import Table
 
-    from sensorium.cli import out
     from sensorium.config import Settings
-    from sensorium.pipelines.sound_library import list_collections as cols
+    from sensorium.sound.library import list_collections as cols
 
     table = Table("name", "clips", "duration (s)", "folder", "updated")
     for c in cols(Settings()):
@@ -85,15 +77,14 @@ def search(
     """Search a collection by text."""
     from rich.table import Table
 
-    from sensorium.cli import _services, out
-    from sensorium.pipelines.sound_search import search_text
+    from sensorium.sound.search import search_text
 
-    svc = _services()
+    svc = open_services()
     try:
         res = search_text(query, collection=name, settings=svc.settings, registry=svc.registry,
                           top_k=top_k, similarity_threshold=threshold)
     except SensoriumError as exc:
-        _fail(exc)
+        fail(exc)
     finally:
         svc.close()
     table = Table("similarity", "file", "reason")
@@ -105,12 +96,11 @@ def search(
 @library_app.command("delete")
 def delete(name: Annotated[str, typer.Argument(help="Collection name.")]) -> None:
     """Delete a collection's index (the sound files are not touched)."""
-    from sensorium.cli import out
     from sensorium.config import Settings
-    from sensorium.pipelines.sound_library import delete_collection
+    from sensorium.sound.library import delete_collection
 
     try:
         delete_collection(Settings(), name)
     except SensoriumError as exc:
-        _fail(exc)
+        fail(exc)
     out.print(f"deleted {name}")

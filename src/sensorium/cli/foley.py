@@ -33,8 +33,8 @@ def foley_command(
 ) -> None:
     """Detect footsteps and give the video a synchronized footstep track."""
     from sensorium.config import Settings
+    from sensorium.foley.studio import run_foley
     from sensorium.models.catalog import build_registry
-    from sensorium.pipelines.foley.studio import run_foley
 
     console = Console(stderr=True)
     if output is None and annotate is None and csv is None and json_out is None:

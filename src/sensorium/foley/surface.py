@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from sensorium.pipelines.foley.synth import SURFACES
+from sensorium.foley.synth import SURFACES
 
 log = logging.getLogger(__name__)
 

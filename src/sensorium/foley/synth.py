@@ -186,7 +186,7 @@ class SamplePack:
     _cache: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, root: Path | str) -> "SamplePack":
+    def open(cls, root: Path | str) -> SamplePack:
         from sensorium.errors import ErrorCode, SensoriumError
 
         root = Path(root)

@@ -37,7 +37,7 @@ Candidates come from the three vector searches.
 
 Frames / video -> sound
 -----------------------
-Visual findings (`sensorium.pipelines.image`: YOLOX objects, people, colours, brightness) of each
+Visual findings (`sensorium.vision.image`: YOLOX objects, people, colours, brightness) of each
 frame are merged; motion between frames (mean absolute difference of small grayscale frames, and
 displacement of the largest box of each label) adds movement cues. Findings map to sound phrases
 (`OBJECT_SOUNDS`: bus/car/truck -> traffic, engine; person -> people talking, footsteps; dog ->
@@ -61,8 +61,8 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.pipelines.sound_library import features_from_wave, require_collection
-from sensorium.store.vectors import open_store
+from sensorium.sound.library import features_from_wave, require_collection
+from sensorium.store.vectors import open_vector_store
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +429,7 @@ def search_text(
                              details={"param": "query"})
     _validate(top_k, similarity_threshold)
     t = require_collection(settings, collection)
-    store = open_store(settings)
+    store = open_vector_store(settings)
     with registry.use("minilm") as minilm, registry.use("yamnet") as yamnet:
         space = label_space(minilm, yamnet)
         weighted = list(phrases) if phrases else [(p, 1.0 if i == 0 else 0.5)
@@ -507,7 +507,7 @@ def search_audio(
     """Clips that sound like the example (mono float32 at 44.1 kHz)."""
     _validate(top_k, similarity_threshold)
     t = require_collection(settings, collection)
-    store = open_store(settings)
+    store = open_vector_store(settings)
     with registry.use("yamnet") as yamnet, registry.use("aisfx") as aisfx:
         q = features_from_wave(wave44k, yamnet, aisfx)
     query_top = [x["label"] for x in q["top_labels"]]
@@ -553,13 +553,13 @@ def frame_findings(frames_bgr: Sequence[np.ndarray], registry: Any) -> list[dict
     interface is not available.
     """
     try:
-        from sensorium.pipelines import image as image_pipeline
+        from sensorium.vision import image as image_pipeline
 
         opts = image_pipeline.ImageOptions(faces=False, face_mesh=False, pose=False, ocr=False, nsfw=False,
                                            colors=True, use_llm=False)
         analyze = image_pipeline.analyze_bgr
     except (ImportError, AttributeError, TypeError):
-        log.warning("sensorium.pipelines.image unavailable: frames-to-sound uses YOLOX alone")
+        log.warning("sensorium.vision.image unavailable: frames-to-sound uses YOLOX alone")
         return [_yolox_findings(bgr, registry) for bgr in frames_bgr]
     return [analyze(bgr, registry, opts) for bgr in frames_bgr]
 

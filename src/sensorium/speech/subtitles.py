@@ -1,9 +1,10 @@
-"""SRT and WebVTT from timed segments ({start, end, text})."""
+"""SRT and WebVTT from timed segments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+
+from sensorium.speech.schemas import Segment
 
 
 def _stamp(seconds: float, sep: str) -> str:
@@ -14,18 +15,18 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _cues(segments: Iterable[Mapping[str, Any]]) -> list[tuple[float, float, str]]:
+def _cues(segments: Iterable[Segment]) -> list[tuple[float, float, str]]:
     cues = []
     for seg in segments:
-        text = " ".join(str(seg.get("text", "")).split())
-        if not text or "start" not in seg:
+        text = " ".join(seg.text.split())
+        if not text or seg.start is None or seg.end is None:
             continue
-        start, end = float(seg["start"]), float(seg["end"])
+        start, end = float(seg.start), float(seg.end)
         cues.append((start, max(end, start + 0.001), text.replace("-->", "->")))
     return cues
 
 
-def to_srt(segments: Iterable[Mapping[str, Any]]) -> str:
+def to_srt(segments: Iterable[Segment]) -> str:
     blocks = [
         f"{i}\n{_stamp(a, ',')} --> {_stamp(b, ',')}\n{text}\n"
         for i, (a, b, text) in enumerate(_cues(segments), start=1)
@@ -33,6 +34,6 @@ def to_srt(segments: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(blocks)
 
 
-def to_vtt(segments: Iterable[Mapping[str, Any]]) -> str:
+def to_vtt(segments: Iterable[Segment]) -> str:
     blocks = [f"{_stamp(a, '.')} --> {_stamp(b, '.')}\n{text}\n" for a, b, text in _cues(segments)]
     return "WEBVTT\n\n" + "\n".join(blocks)

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.pipelines.foley import render, synth
-from sensorium.pipelines.foley.detect import MAX_STRIDE, DetectOptions, Detection, detect_footsteps
-from sensorium.pipelines.foley.export import events_csv, events_document
-from sensorium.pipelines.foley.gait import METHODS
-from sensorium.pipelines.foley.surface import estimate_surface
+from sensorium.foley import render, synth
+from sensorium.foley.detect import MAX_STRIDE, Detection, DetectOptions, detect_footsteps
+from sensorium.foley.export import events_csv, events_document
+from sensorium.foley.gait import METHODS
+from sensorium.foley.surface import estimate_surface
 
 SURFACE_CHOICES = ("auto", "vision", *synth.SURFACES)
 DETECTION_FILE = "detection.json"

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sensorium.config import Settings
 from sensorium.jobs.service import JobContext, JobService
-from sensorium.pipelines.video import analyze_video_file, options_from_params
+from sensorium.models.registry import ModelRegistry
+from sensorium.speech.service import SpeechService
+from sensorium.vision.video import analyze_video_file, options_from_params
 
 KIND = "analyze.video"
 
 
-def run_analyze_video(ctx: JobContext) -> dict[str, Any]:
-    services = ctx.services
+def run_analyze_video(ctx: JobContext, services: VisionService) -> dict[str, Any]:
     path = ctx.workdir / ctx.params["file"]
     opts = options_from_params(ctx.params["options"])
     ctx.progress(1, "decoding video")
@@ -31,5 +33,9 @@ def run_analyze_video(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-def register(jobs: JobService) -> None:
-    jobs.register(KIND, run_analyze_video)
+class VisionService:
+    """Image, video and batch analysis (interim: being reshaped into the capability layout)."""
+
+    def __init__(self, settings: Settings, registry: ModelRegistry, jobs: JobService, speech: SpeechService) -> None:
+        self.settings, self.registry, self.jobs, self.speech = settings, registry, jobs, speech
+        jobs.register(KIND, lambda ctx: run_analyze_video(ctx, self))

@@ -84,7 +84,7 @@ def mix_audio(original: np.ndarray | None, steps: np.ndarray, sr: int, mode: str
     return out.astype(np.float32)
 
 
-def _write_audio(container, stream, audio: np.ndarray, sr: int) -> None:  # noqa: ANN001
+def _write_audio(container, stream, audio: np.ndarray, sr: int) -> None:
     import av
 
     layout = "stereo"

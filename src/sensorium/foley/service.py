@@ -16,9 +16,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.foley import studio
 from sensorium.jobs.service import JobContext, JobService
-from sensorium.pipelines.foley import studio
+from sensorium.models.registry import ModelRegistry
+from sensorium.store.database import Database
 
 TASK = "foley.task"
 DETECT = "foley.detect"
@@ -35,14 +38,14 @@ def task_dir(services: Any, task_id: str) -> Path:
 def get_task(services: Any, task_id: str) -> dict[str, Any]:
     """The task's job record; NOT_FOUND when the id is unknown or not a foley task."""
     job = services.jobs.get(task_id)  # raises NOT_FOUND
-    if job.get("kind") != TASK:
+    if job.kind != TASK:
         raise SensoriumError(ErrorCode.NOT_FOUND, f"No foley task with id {task_id!r}.")
     return job
 
 
 def task_video(services: Any, task_id: str) -> Path:
     job = get_task(services, task_id)
-    path = task_dir(services, task_id) / job["params"]["file"]
+    path = task_dir(services, task_id) / job.params["file"]
     if not path.is_file():
         raise SensoriumError(ErrorCode.NOT_FOUND, f"The video of task {task_id!r} is gone (cleaned up?).")
     return path
@@ -60,24 +63,24 @@ def write_link(services: Any, task_id: str, step: str, job_id: str) -> None:
         (task_dir(services, task_id) / "links.json").write_text(json.dumps(links))
 
 
-def _video(ctx: JobContext) -> tuple[Path, Path]:
+def _video(ctx: JobContext, services: Any) -> tuple[Path, Path]:
     task_id = ctx.params["task_id"]
-    return task_video(ctx.services, task_id), task_dir(ctx.services, task_id)
+    return task_video(services, task_id), task_dir(services, task_id)
 
 
-def run_detect(ctx: JobContext) -> dict[str, Any]:
-    video, folder = _video(ctx)
+def run_detect(ctx: JobContext, services: Any) -> dict[str, Any]:
+    video, folder = _video(ctx, services)
     ctx.progress(1, "starting")
-    doc, _ = studio.detect(video, folder, ctx.services.registry, ctx.services.settings, ctx.params,
+    doc, _ = studio.detect(video, folder, services.registry, services.settings, ctx.params,
                            progress=lambda f, s: ctx.progress(100 * f, s), check=ctx.check)
     return {"summary": doc["summary"], "surface": doc["surface"], "frames_processed": doc["frames_processed"],
             "processing_seconds": doc["processing_seconds"], "timings": doc.get("timings")}
 
 
-def run_video(ctx: JobContext) -> dict[str, Any]:
-    from sensorium.pipelines.foley.detect import Detection
+def run_video(ctx: JobContext, services: Any) -> dict[str, Any]:
+    from sensorium.foley.detect import Detection
 
-    video, folder = _video(ctx)
+    video, folder = _video(ctx, services)
     doc = studio.load_detection(folder)
     tracks, _ = Detection.load_tracks(folder / studio.TRACKS_FILE)
     tmp = folder / "annotated.part.mp4"
@@ -86,8 +89,8 @@ def run_video(ctx: JobContext) -> dict[str, Any]:
     return {"annotated": studio.OUTPUTS["annotated"], **info}
 
 
-def run_audio(ctx: JobContext) -> dict[str, Any]:
-    video, folder = _video(ctx)
+def run_audio(ctx: JobContext, services: Any) -> dict[str, Any]:
+    video, folder = _video(ctx, services)
     doc = studio.load_detection(folder)
     tmp_wav, tmp_mp4 = folder / "footsteps.part.wav", folder / "mixed.part.mp4"
     info = studio.footstep_audio(video, doc, ctx.params, out_wav=tmp_wav, out_video=tmp_mp4,
@@ -97,7 +100,11 @@ def run_audio(ctx: JobContext) -> dict[str, Any]:
     return {"audio": studio.OUTPUTS["audio"], "mixed": studio.OUTPUTS["mixed"], **info}
 
 
-def register(jobs: JobService) -> None:
-    jobs.register(DETECT, run_detect)
-    jobs.register(VIDEO, run_video)
-    jobs.register(AUDIO, run_audio)
+class FoleyService:
+    """Foley tasks and their steps (interim: being reshaped into the capability layout)."""
+
+    def __init__(self, settings: Settings, registry: ModelRegistry, jobs: JobService, db: Database) -> None:
+        self.settings, self.registry, self.jobs, self.db = settings, registry, jobs, db
+        jobs.register(DETECT, lambda ctx: run_detect(ctx, self))
+        jobs.register(VIDEO, lambda ctx: run_video(ctx, self))
+        jobs.register(AUDIO, lambda ctx: run_audio(ctx, self))

@@ -22,6 +22,8 @@ import numpy as np
 from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.models.registry import ModelRegistry
+from sensorium.models.whisper import BASE as BASE_KEY
+from sensorium.speech.schemas import LanguageDetection, Transcription
 
 SR = 16000
 TINY_EN = "whisper-tiny.en"
@@ -45,12 +47,7 @@ MODEL_ALIASES = {
 }
 
 # ISO 639-1 codes Whisper knows (validation of the `language` parameter)
-WHISPER_LANGUAGES = (
-    "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur "
-    "hr bg lt la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si "
-    "km sn yo so af oc ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln "
-    "ha ba jw su yue"
-).split()
+WHISPER_LANGUAGES = ["en", "zh", "de", "es", "ru", "ko", "fr", "ja", "pt", "tr", "pl", "ca", "nl", "ar", "sv", "it", "id", "hi", "fi", "vi", "he", "uk", "el", "ms", "cs", "ro", "da", "hu", "ta", "no", "th", "ur", "hr", "bg", "lt", "la", "mi", "ml", "cy", "sk", "te", "fa", "lv", "bn", "sr", "az", "sl", "kn", "et", "mk", "br", "eu", "is", "hy", "ne", "mn", "bs", "kk", "sq", "sw", "gl", "mr", "pa", "si", "km", "sn", "yo", "so", "af", "oc", "ka", "be", "tg", "sd", "gu", "am", "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl", "mg", "as", "tt", "haw", "ln", "ha", "ba", "jw", "su", "yue"]
 
 
 @dataclass
@@ -128,8 +125,8 @@ def transcribe(
     *,
     progress: Callable[[float], None] | None = None,
     check: Callable[[], None] | None = None,
-) -> dict[str, Any]:
-    """Transcribe 16 kHz mono float32 samples. Returns the `audio_analysis` result dict."""
+) -> Transcription:
+    """Transcribe 16 kHz mono float32 samples into the `audio_analysis` result."""
     language = opts.language
     model_name = choose_model(language, settings, opts.model)
     duration = float(len(audio) / SR)
@@ -176,7 +173,7 @@ def transcribe(
     text = " ".join(s["text"] for s in segments_out).strip()
     detected = language is None and model_name != TINY_EN
     lang_prob = float(info.language_probability) if detected else None
-    return {
+    return Transcription.model_validate({
         "transcription": text,
         "language": info.language if detected else (language or "en"),
         "language_probability": round(lang_prob, 4) if lang_prob is not None else None,
@@ -186,22 +183,22 @@ def transcribe(
         "has_speech": bool(segments_out),
         "segments": segments_out,
         "model": model_name,
-    }
+    })
 
 
 def detect_language(
     audio: np.ndarray, registry: ModelRegistry, settings: Settings, *, top: int = 5
-) -> dict[str, Any]:
+) -> LanguageDetection:
     """Spoken language of the speech in `audio` (VAD first), with the `top` alternatives."""
-    with registry.use(BASE) as model:
+    with registry.use(BASE_KEY) as model:
         lang, prob, all_probs = model.detect_language(
             audio, vad_filter=True, language_detection_segments=3
         )
     ranked = sorted(all_probs or [(lang, prob)], key=lambda p: p[1], reverse=True)
-    return {
+    return LanguageDetection.model_validate({
         "language": lang,
         "probability": round(float(prob), 4),
         "alternatives": [{"language": code, "probability": round(float(p), 4)} for code, p in ranked[:top]],
         "duration": round(len(audio) / SR, 3),
         "model": BASE,
-    }
+    })

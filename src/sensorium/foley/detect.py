@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.pipelines.foley import gait
-from sensorium.pipelines.foley.tracking import Box, PersonTracker, Track
+from sensorium.foley import gait
+from sensorium.foley.tracking import Box, PersonTracker, Track
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class DetectOptions:
     #: videos at least this long are scanned as two halves on two threads (~1.4x faster on 2 cores)
     split_min_seconds: float = 20.0
 
-    def validate(self) -> "DetectOptions":
+    def validate(self) -> DetectOptions:
         if not isinstance(self.stride, int) or not 1 <= self.stride <= MAX_STRIDE:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR,
                                  f"stride must be an integer from 1 to {MAX_STRIDE} (got {self.stride!r}).",
@@ -381,7 +381,7 @@ def _join_segments(first: list[Track], second: list[Track], lo: int, hi: int) ->
     of the first whose boxes overlap it most there; the two are spliced at the shared frame where
     their foot landmarks agree best, so the gait signal has no jump at the join.
     """
-    from sensorium.pipelines.foley.tracking import iou
+    from sensorium.foley.tracking import iou
 
     mid = (lo + hi) // 2
     used: set[int] = set()

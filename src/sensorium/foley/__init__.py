@@ -7,6 +7,6 @@ track, mux it, render an annotated video, export the events.
 
 from __future__ import annotations
 
-from sensorium.pipelines.foley.detect import DetectOptions, Detection, detect_footsteps
+from sensorium.foley.detect import Detection, DetectOptions, detect_footsteps
 
 __all__ = ["DetectOptions", "Detection", "detect_footsteps"]

@@ -9,7 +9,7 @@
 * Summary: objects and people appearing and leaving (first/last sampled time, peak count), text
   shown, scene changes, motion, a fluent overview.
 * Audio (when the container has an audio track): Whisper transcription with language detection
-  (`sensorium.pipelines.speech.transcribe`) and YAMNet sound events.
+  (`sensorium.speech.transcribe.transcribe`) and YAMNet sound events.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.media import video as vid
 from sensorium.models.registry import ModelRegistry
-from sensorium.pipelines import describe as words
-from sensorium.pipelines.image import ImageOptions, _Run, analyze_bgr
+from sensorium.vision import describe as words
+from sensorium.vision.image import ImageOptions, _Run, analyze_bgr
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ def _answer_video(question: str, agg: dict[str, Any], result: dict[str, Any]) ->
 def analyze_audio_track(path: Path, registry: ModelRegistry, settings: Settings, run: _Run,
                         *, check: Callable[[], None] | None = None) -> dict[str, Any]:
     from sensorium.media.audio import load_audio
-    from sensorium.pipelines.speech import SR, TranscribeOptions, transcribe
+    from sensorium.speech.transcribe import SR, TranscribeOptions, transcribe
 
     out: dict[str, Any] = {"transcription": None, "language": None, "sound_events": None}
     try:
@@ -321,7 +321,7 @@ def analyze_audio_track(path: Path, registry: ModelRegistry, settings: Settings,
         return out
     with run.stage("speech"):
         try:
-            tr = transcribe(wave, registry, settings, TranscribeOptions(language=None), check=check)
+            tr = transcribe(wave, registry, settings, TranscribeOptions(language=None), check=check).model_dump()
             out["transcription"] = tr["transcription"]
             out["language"] = tr["language"] if tr["has_speech"] else None
             out["language_probability"] = tr["language_probability"] if tr["has_speech"] else None

@@ -35,7 +35,7 @@ from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.media.image import MIN_DETECT_SIDE, DecodedImage, decode_image
 from sensorium.models.registry import ModelRegistry
-from sensorium.pipelines import describe as words
+from sensorium.vision import describe as words
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class _Run:
         self.notes: list[str] = []
 
     @contextmanager
-    def stage(self, name: str):  # noqa: ANN201
+    def stage(self, name: str):
         t0 = time.perf_counter()
         try:
             yield
@@ -95,7 +95,7 @@ class _Run:
             self.timings[name] = round(self.timings.get(name, 0.0) + (time.perf_counter() - t0) * 1000, 1)
 
     @contextmanager
-    def model(self, name: str, *, required: bool = False):  # noqa: ANN201
+    def model(self, name: str, *, required: bool = False):
         """Yield the model, or None (with a note) when an optional one is not installed."""
         try:
             cm = self.registry.use(name)

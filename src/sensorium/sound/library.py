@@ -37,7 +37,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ import numpy as np
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.media.sniff import describe, sniff_file
 from sensorium.store.files import file_sha256
-from sensorium.store.vectors import CollectionSchema, VectorStore, check_name, open_store
+from sensorium.store.vectors import CollectionSchema, VectorStore, check_name, open_vector_store
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def table_name(name: str) -> str:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def clip_id(rel_path: str) -> str:
@@ -278,7 +278,6 @@ def features_from_wave(wave44k: np.ndarray, yamnet: Any, aisfx: Any | None) -> d
 def analyze_file(path: Path, yamnet: Any, aisfx: Any | None, *, max_seconds: float = DEFAULT_MAX_SECONDS,
                  check: Callable[[], None] | None = None) -> dict[str, Any]:
     """Decode (content-sniffed) and analyse one sound file. Raises SensoriumError when unusable."""
-    from sensorium.media.audio import load_audio
 
     info = describe(path)
     if info.kind != "audio" and not info.has_audio:
@@ -397,7 +396,7 @@ def index_library(
     if max_seconds <= 0:
         raise SensoriumError(ErrorCode.VALIDATION_ERROR, "max_seconds must be > 0.")
     report = progress or (lambda f, m: None)
-    store = open_store(services.settings)
+    store = open_vector_store(services.settings)
     t = table_name(name)
 
     report(0.0, "scanning folder")
@@ -562,7 +561,7 @@ def collection_stats(store: VectorStore, name: str) -> dict[str, Any]:
 
 
 def list_collections(settings: Any) -> list[dict[str, Any]]:
-    store = open_store(settings)
+    store = open_vector_store(settings)
     out = []
     for t in store.collections():
         if not t.startswith(PREFIX):
@@ -578,7 +577,7 @@ def list_collections(settings: Any) -> list[dict[str, Any]]:
 
 
 def require_collection(settings: Any, name: str) -> str:
-    store = open_store(settings)
+    store = open_vector_store(settings)
     t = table_name(name)
     if not store.exists(t):
         known = [c[len(PREFIX):] for c in store.collections() if c.startswith(PREFIX)]
@@ -590,23 +589,23 @@ def require_collection(settings: Any, name: str) -> str:
 
 def delete_collection(settings: Any, name: str) -> bool:
     t = require_collection(settings, name)
-    return open_store(settings).drop(t)
+    return open_vector_store(settings).drop(t)
 
 
 def get_clip(settings: Any, name: str, clip: str) -> dict[str, Any]:
     t = require_collection(settings, name)
-    rows = open_store(settings).get(t, [clip])
+    rows = open_vector_store(settings).get(t, [clip])
     if not rows:
         raise SensoriumError(ErrorCode.NOT_FOUND, f"No clip {clip!r} in collection {name!r}.")
     return rows[0]
 
 
 # --- job ----------------------------------------------------------------------------------------------
-def run_index_job(ctx: Any) -> dict[str, Any]:
+def run_index_job(ctx: Any, services: Any) -> dict[str, Any]:
     p = ctx.params
     t0 = time.perf_counter()
     result = index_library(
-        p["directory"], p["name"], ctx.services,
+        p["directory"], p["name"], services,
         progress=lambda f, m: ctx.progress(100 * f, m), check=ctx.check,
         max_seconds=float(p.get("max_seconds") or DEFAULT_MAX_SECONDS),
         sfx_embeddings=bool(p.get("sfx_embeddings", True)),
@@ -617,7 +616,3 @@ def run_index_job(ctx: Any) -> dict[str, Any]:
         "metadata": {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1),
                      "model": "yamnet+aisfx"},
     }
-
-
-def register(jobs: Any) -> None:
-    jobs.register(KIND, run_index_job)

@@ -1,0 +1,21 @@
+"""The `sensorium` command: the root Typer app, one sub-module per capability mounted on it."""
+
+from __future__ import annotations
+
+import typer
+
+from sensorium.cli import analyze, foley, sound, system
+
+app = typer.Typer(help="Sensorium: offline media understanding and sound design.", no_args_is_help=True,
+                  add_completion=False)
+app.command()(system.serve)
+app.command()(analyze.analyze)
+app.add_typer(system.models_app, name="models")
+app.add_typer(system.jobs_app, name="jobs")
+app.add_typer(sound.library_app, name="library")
+app.command("foley")(foley.foley_command)
+app.command()(system.version)
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,34 @@
+"""OpenAI's `verbose_json` transcription shape, from a Sensorium transcription."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sensorium.speech.schemas import Transcription
+
+LANGUAGE_NAMES = {
+    "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "pt": "portuguese",
+    "nl": "dutch", "ru": "russian", "zh": "chinese", "ja": "japanese", "ko": "korean", "ar": "arabic",
+    "hi": "hindi", "pl": "polish", "tr": "turkish", "sv": "swedish", "uk": "ukrainian", "cs": "czech",
+    "el": "greek", "fi": "finnish", "da": "danish", "no": "norwegian", "he": "hebrew", "id": "indonesian",
+}
+
+
+def verbose_json(result: Transcription, granularities: set[str], temperature: float) -> dict[str, Any]:
+    """`{task, language, duration, text[, segments][, words]}` as OpenAI answers it."""
+    body: dict[str, Any] = {
+        "task": "transcribe",
+        "language": LANGUAGE_NAMES.get(result.language, result.language),
+        "duration": result.duration,
+        "text": result.transcription,
+    }
+    if "segment" in granularities:
+        body["segments"] = [
+            {"id": s.id, "seek": 0, "start": s.start, "end": s.end, "text": s.text,
+             "tokens": [], "temperature": temperature, "avg_logprob": s.avg_logprob or 0.0,
+             "compression_ratio": 0.0, "no_speech_prob": s.no_speech_prob or 0.0}
+            for s in result.segments
+        ]
+    if "word" in granularities:
+        body["words"] = [w.model_dump() for s in result.segments for w in (s.words or [])]
+    return body

@@ -1,0 +1,59 @@
+"""Speech results and options, shared by the API, the CLI and jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+
+class Word(BaseModel):
+    word: str = Field(..., description="The word as recognised (no surrounding spaces).")
+    start: float = Field(..., description="Start time in seconds.")
+    end: float = Field(..., description="End time in seconds.")
+    probability: float = Field(..., description="Whisper's confidence in the word, 0-1.")
+
+
+class Segment(BaseModel):
+    id: int = Field(..., description="0-based index of the segment.")
+    text: str = Field(..., description="The segment's text.")
+    start: float | None = Field(None, description="Start time in seconds (when timestamps are included).")
+    end: float | None = Field(None, description="End time in seconds (when timestamps are included).")
+    avg_logprob: float | None = Field(None, description="Mean token log-probability (closer to 0 is surer).")
+    no_speech_prob: float | None = Field(None, description="Whisper's probability that the window was not speech.")
+    words: list[Word] | None = Field(None, description="Per-word timing (with `word_level_timestamps=true`).")
+
+    @model_serializer(mode="wrap")
+    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Timing fields that were not asked for are left out, not sent as null."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class Transcription(BaseModel):
+    """The `audio_analysis` result."""
+
+    transcription: str = Field(..., description="The whole text; empty when there is no speech.")
+    language: str = Field(..., description="ISO 639-1 code: detected (auto) or the one requested.")
+    language_probability: float | None = Field(None, description="Confidence of the detected language; "
+                                               "null when the language was given.")
+    language_detected: bool = Field(..., description="True when the language was detected, not given.")
+    duration: float = Field(..., description="Length of the audio in seconds.")
+    speech_duration: float = Field(..., description="Seconds of speech kept by voice-activity detection.")
+    has_speech: bool = Field(..., description="False for music, noise or silence (no segments).")
+    segments: list[Segment] = Field(..., description="Recognised segments in time order.")
+    model: str = Field("", description="The Whisper model that transcribed it (in `metadata.model`).", exclude=True)
+
+
+class LanguageScore(BaseModel):
+    language: str = Field(..., description="ISO 639-1 code.")
+    probability: float = Field(..., description="0-1.")
+
+
+class LanguageDetection(BaseModel):
+    """The `language_detection` result."""
+
+    language: str = Field(..., description="The most likely language (ISO 639-1).")
+    probability: float = Field(..., description="Its probability, 0-1.")
+    alternatives: list[LanguageScore] = Field(..., description="The top 5 languages, most likely first.")
+    duration: float = Field(..., description="Length of the audio in seconds.")
+    model: str = Field("", description="The model used (in `metadata.model`).", exclude=True)
