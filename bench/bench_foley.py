@@ -29,7 +29,7 @@ def make_clip(dst: Path, seconds: float) -> tuple[Path, int]:
     import av
     import cv2
 
-    from sensorium.media.video import encode_video
+    from sensorium.media.encode import encode_video
 
     src = SHARED / "testdata" / "walk" / "gait_abnormal_08_no_arm_swing.mp4"
     with av.open(str(src)) as c:

@@ -63,7 +63,7 @@ def make_clip(path: Path) -> Path:
     """1080p, 30 s: four 7.5 s scenes (the two test photos, panning, and synthetic shapes)."""
     import cv2
 
-    from sensorium.media.video import encode_video
+    from sensorium.media.encode import encode_video
 
     w, h = CLIP_SIZE
     photos = [cv2.imread(str(SHARED / "testdata" / "images" / n)) for n in ("bus.jpg", "zidane.jpg")]

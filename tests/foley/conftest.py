@@ -59,7 +59,7 @@ def short_walk(walk_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     import av
 
     from sensorium.media.audio import load_audio
-    from sensorium.media.video import encode_video
+    from sensorium.media.encode import encode_video
 
     src = walk_dir / "gait_abnormal_05_limping.mp4"
     n = 80  # frames at 24 fps

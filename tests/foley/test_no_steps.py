@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sensorium.foley import DetectOptions, detect_footsteps
-from sensorium.media.video import encode_video
+from sensorium.media.encode import encode_video
 from tests.foley.conftest import read_frames
 
 

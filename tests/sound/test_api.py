@@ -196,7 +196,7 @@ def test_openapi_documents_sound_routes(client) -> None:
 def test_search_by_video(client, indexed, shared_dir, tmp_path) -> None:
     import cv2
 
-    from sensorium.media.video import encode_video
+    from sensorium.media.encode import encode_video
 
     bgr = cv2.imread(str(shared_dir / "testdata" / "images" / "bus.jpg"))
     bgr = cv2.resize(bgr, (bgr.shape[1] // 2 // 2 * 2, bgr.shape[0] // 2 // 2 * 2))

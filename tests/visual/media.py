@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sensorium.media.video import encode_video
+from sensorium.media.encode import encode_video
 
 
 def text_image(lines: list[str], path: Path, size: tuple[int, int] = (900, 360)) -> Path:

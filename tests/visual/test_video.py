@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sensorium.errors import SensoriumError
+from sensorium.media import scenes
 from sensorium.media import video as vid
+from sensorium.media.encode import encode_video
 from tests.visual import media
 
 CUT_AT = 2.4
@@ -66,7 +68,7 @@ def test_probe_and_iter_frames(cut_clip: Path) -> None:
 
 
 def test_uniform_sampling_seeks_to_the_right_frames(cut_clip: Path) -> None:
-    frames = vid.sample_frames(cut_clip, 5, "uniform")
+    frames = scenes.sample_frames(cut_clip, 5, "uniform")
     assert [f.index for f in frames] == [12, 37, 62, 87, 112]  # first frames at/after 0.5, 1.5, ... s
     assert all(abs(f.timestamp - f.index / 25) < 1e-3 for f in frames)
     # the decoded pixels are those of the requested time (same as a full sequential decode)
@@ -77,10 +79,10 @@ def test_uniform_sampling_seeks_to_the_right_frames(cut_clip: Path) -> None:
 
 
 def test_keyframes_find_the_hard_cut(cut_clip: Path) -> None:
-    cuts, _, stats = vid.detect_scenes(cut_clip)
+    cuts, _, stats = scenes.detect_scenes(cut_clip)
     assert len(cuts) == 1, cuts
     assert abs(cuts[0].timestamp - CUT_AT) <= 0.2
-    frames = vid.sample_frames(cut_clip, 3, "keyframes")
+    frames = scenes.sample_frames(cut_clip, 3, "keyframes")
     changes = [f for f in frames if f.scene_change]
     assert len(changes) == 1 and abs(changes[0].timestamp - CUT_AT) <= 0.2
     assert frames[0].timestamp == 0.0 and len(frames) == 3
@@ -215,7 +217,7 @@ def test_display_rotation_is_applied(client: TestClient, media_dir: Path, shared
 
     upright = cv2.resize(cv2.imread(str(shared_dir / "testdata" / "images" / "zidane.jpg")), (640, 360))
     stored = np.ascontiguousarray(np.rot90(upright, -1))  # 360x640 -> stored as 640 tall, 360 wide
-    path = vid.encode_video(media_dir / "rotated.mp4", [stored] * 10, 10, display_rotation=90)
+    path = encode_video(media_dir / "rotated.mp4", [stored] * 10, 10, display_rotation=90)
     info = vid.probe_video(path)
     assert (info.width, info.height, info.rotation) == (640, 360, 90)
     _, _, frame = next(vid.iter_frames(path))

@@ -9,7 +9,7 @@
   decodes forward to the target (close targets are reached by decoding on without a new seek);
   `mode="keyframes"` returns frames at *scene changes* found from the picture content (a
   ContentDetector-like HSV difference on 64-px thumbnails), not codec I-frames.
-* `encode_video(...)` writes H.264 (+ optional AAC) clips, used by tests and benchmarks.
+* Scene changes and sampling by content are in `media/scenes.py`; encoding is in `media/encode.py`.
 
 Errors: a file without a video stream, a corrupt or truncated container, or one where no frame
 decodes raise `SensoriumError(PROCESSING_FAILED)` with a plain message.
@@ -17,13 +17,11 @@ decodes raise `SensoriumError(PROCESSING_FAILED)` with a plain message.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +30,8 @@ from sensorium.errors import ErrorCode, SensoriumError
 
 log = logging.getLogger(__name__)
 
+THUMB = 64  # side of the grey thumbnails used for motion and scene scores
+
 SAMPLING_MODES = ("uniform", "keyframes")
 #: PyAV/FFmpeg decoder threading: "AUTO" = frame + slice threads (all cores)
 DECODE_THREAD_TYPE = "AUTO"
@@ -39,11 +39,6 @@ DECODE_THREAD_TYPE = "AUTO"
 FORWARD_DECODE_SECONDS = 1.5
 #: while decoding towards a target, non-reference frames earlier than this are not decoded
 SKIP_MARGIN_SECONDS = 0.3
-#: scene-change detector: frames are compared as THUMB-px-wide HSV thumbnails
-THUMB = 64
-#: minimum mean HSV difference (0..255) for a cut, and how far above the running level it must be
-CUT_THRESHOLD = 27.0
-CUT_MIN_GAP_SECONDS = 0.5
 
 
 @dataclass
@@ -395,259 +390,7 @@ def _gray_diff(a, b) -> float:
     return float(np.abs(_gray_thumb(a) - _gray_thumb(b)).mean())
 
 
-def motion_label(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return "still" if value < 1.0 else "slow" if value < 4.0 else "moderate" if value < 10.0 else "fast"
-
-
-# --- scene changes -------------------------------------------------------------------------
-@dataclass
-class SceneCut:
-    index: int
-    timestamp: float
-    score: float
-
-
-def _hsv_thumb(frame) -> np.ndarray:
-    import cv2
-
-    w, h = frame.width, frame.height
-    tw = THUMB
-    th = max(2, int(round(h * tw / max(1, w) / 2)) * 2)
-    small = frame.reformat(width=tw, height=th, format="bgr24", interpolation="FAST_BILINEAR").to_ndarray()
-    return cv2.cvtColor(small, cv2.COLOR_BGR2HSV).astype(np.int16)
-
-
-def _content_score(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute HSV difference (0..255), as PySceneDetect's ContentDetector computes it."""
-    d = np.abs(a - b).reshape(-1, 3).mean(0)
-    # hue is circular on 0..179 in OpenCV
-    dh = np.abs(a[..., 0] - b[..., 0])
-    dh = np.minimum(dh, 180 - dh).mean() * (255 / 90)
-    return float((dh + d[1] + d[2]) / 3)
-
-
-def detect_scenes(
-    path: Path | str,
-    *,
-    threshold: float = CUT_THRESHOLD,
-    min_gap: float = CUT_MIN_GAP_SECONDS,
-    keep: int = 0,
-    keep_max_side: int | None = None,
-    check: Callable[[], None] | None = None,
-) -> tuple[list[SceneCut], dict[int, np.ndarray], dict]:
-    """Scene cuts over the whole video: a cut is a frame whose HSV thumbnail differs from the
-    previous one by more than `threshold` and by more than 3x the median of recent differences
-    (so steady motion or a slow pan does not count), at least `min_gap` s after the previous cut.
-
-    Returns (cuts, images, stats): `images` holds BGR frames of the first frame and of the
-    `keep` strongest cuts (decoded during the same pass, no second seek).
-    """
-    cuts: list[SceneCut] = []
-    images: dict[int, np.ndarray] = {}
-    best: list[tuple[float, int, np.ndarray]] = []  # min-heap of the strongest `keep` cuts
-    recent: list[float] = []
-    series: list[tuple[float, float]] = []  # (t, brightness change vs previous frame, per 1/30 s)
-    prev = None
-    n = 0
-    with _open(path) as container:
-        stream = _video_stream(container)
-        stream.thread_type = DECODE_THREAD_TYPE
-        fps = _stream_fps(stream)
-        t0 = _stream_start(stream)
-        last_cut_t = -math.inf
-        first_t = 0.0
-        for frame in _decode(container, stream):
-            t = _frame_time(frame, stream)
-            t = (t - t0) if t is not None else n / fps
-            idx = int(round(t * fps))
-            thumb = _hsv_thumb(frame)
-            if prev is None:
-                images[idx] = _to_bgr(frame, keep_max_side)
-                first_t = t
-            else:
-                score = _content_score(prev, thumb)
-                series.append((t, float(np.abs(prev[..., 2] - thumb[..., 2]).mean()) * 30 / fps))
-                level = float(np.median(recent)) if recent else 0.0
-                if score >= threshold and score > 3 * level and t - last_cut_t >= min_gap:
-                    cuts.append(SceneCut(idx, round(t, 4), round(score, 2)))
-                    last_cut_t = t
-                    if keep > 0:
-                        item = (score, idx, _to_bgr(frame, keep_max_side))
-                        if len(best) < keep:
-                            heapq.heappush(best, item)
-                        elif score > best[0][0]:
-                            heapq.heapreplace(best, item)
-                recent.append(score)
-                if len(recent) > 15:
-                    recent.pop(0)
-            prev = thumb
-            n += 1
-            if check is not None and n % 60 == 0:
-                check()
-    if n == 0:
-        raise _fail("No video frame could be decoded; the file may be corrupt or truncated.")
-    for _score, idx, img in best:
-        images[idx] = img
-    return cuts, images, {"frames_scanned": n, "fps": fps, "first_timestamp": round(first_t, 4),
-                          "motion_series": series}
-
-
-def motion_after(series: list[tuple[float, float]], t: float, window: float = 0.4) -> float | None:
-    """Median frame-to-frame change in (t, t + window] (the frame at t itself may be a cut)."""
-    vals = [v for ts, v in series if t < ts <= t + window]
-    return round(float(np.median(vals)), 2) if vals else None
-
-
-def sample_frames(
-    path: Path | str,
-    n: int,
-    mode: str = "uniform",
-    *,
-    max_side: int | None = None,
-    info: VideoInfo | None = None,
-    check: Callable[[], None] | None = None,
-) -> list[SampledFrame]:
-    """`n` representative frames in time order.
-
-    uniform: the centres of n equal slices of the video (seek + forward decode).
-    keyframes: the opening frame and the strongest scene changes (by content). When the video
-    has fewer scenes than `n`, the longest scenes get extra frames at their middle, marked
-    `scene_change=False`.
-    """
-    if mode not in SAMPLING_MODES:
-        raise SensoriumError(
-            ErrorCode.VALIDATION_ERROR,
-            f"Unknown frame_sampling {mode!r}: use 'uniform' or 'keyframes'.",
-            details={"param": "frame_sampling"},
-        )
-    if n < 1:
-        raise SensoriumError(ErrorCode.VALIDATION_ERROR, "The number of frames must be at least 1.")
-    info = info or probe_video(path)
-    if mode == "uniform":
-        return frames_at(path, uniform_times(info.duration, n), max_side=max_side, check=check, motion=True)
-
-    cuts, images, stats = detect_scenes(path, keep=max(0, n - 1), keep_max_side=max_side, check=check)
-    return sample_from_scan(path, n, cuts, images, stats, info, max_side=max_side, check=check)
-
-
-def sample_from_scan(
-    path: Path | str,
-    n: int,
-    cuts: list[SceneCut],
-    images: dict[int, np.ndarray],
-    stats: dict,
-    info: VideoInfo,
-    *,
-    max_side: int | None = None,
-    check: Callable[[], None] | None = None,
-) -> list[SampledFrame]:
-    """Keyframe selection from a `detect_scenes` pass (see `sample_frames`)."""
-    strongest = sorted(cuts, key=lambda c: c.score, reverse=True)[: max(0, n - 1)]
-    first_idx = min(images) if images else 0
-    picked = [SampledFrame(first_idx, stats["first_timestamp"], images[first_idx], scene_change=False,
-                           extra={"reason": "opening"})]
-    for c in sorted(strongest, key=lambda c: c.timestamp):
-        if c.index in images:
-            picked.append(SampledFrame(c.index, c.timestamp, images[c.index], scene_change=True,
-                                       score=c.score, extra={"reason": "scene_change"}))
-    missing = n - len(picked)
-    if missing > 0:
-        # fill the longest scenes (by all cuts, not only the picked ones) at their middles
-        bounds = [stats["first_timestamp"], *[c.timestamp for c in cuts], max(info.duration, 0.0)]
-        scenes = [(bounds[i + 1] - bounds[i], bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1)]
-        have = {p.index for p in picked}
-        times: list[float] = []
-        # split each scene into k+1 parts, giving extra frames to the longest first
-        extra = {i: 0 for i in range(len(scenes))}
-        for _ in range(missing):
-            i = max(range(len(scenes)), key=lambda j: scenes[j][0] / (extra[j] + 1))
-            extra[i] += 1
-        for i, k in extra.items():
-            length, a, b = scenes[i]
-            for j in range(1, k + 1):
-                times.append(a + length * j / (k + 1))
-        if times:
-            for f in frames_at(path, times, max_side=max_side, check=check):
-                if f.index not in have:
-                    have.add(f.index)
-                    f.extra["reason"] = "fill"
-                    picked.append(f)
-    picked.sort(key=lambda f: f.timestamp)
-    for f in picked:
-        if "motion" not in f.extra:
-            f.extra["motion"] = motion_after(stats["motion_series"], f.timestamp)
-    return picked[:n] if len(picked) > n else picked
-
-
-# --- encoding (tests, benchmarks) ------------------------------------------------------------
-def encode_video(
-    path: Path | str,
-    frames: Iterator[np.ndarray] | Sequence[np.ndarray],
-    fps: int = 25,
-    *,
-    audio: np.ndarray | None = None,
-    sample_rate: int = 16000,
-    gop: int | None = None,
-    crf: int = 23,
-    preset: str = "veryfast",
-    faststart: bool = False,
-    display_rotation: int = 0,
-) -> Path:
-    """Write BGR uint8 frames as H.264 (yuv420p) in MP4, with an optional mono AAC track.
-
-    faststart: put the index (moov) before the data, as streaming encoders do.
-    display_rotation: degrees counter-clockwise a player must rotate the stored frames (as phones
-    write portrait videos)."""
-    import av
-
-    path = Path(path)
-    it = iter(frames)
-    first = next(it)
-    h, w = first.shape[:2]
-    with av.open(str(path), "w", options={"movflags": "faststart"} if faststart else None) as out:
-        vs = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        vs.width, vs.height, vs.pix_fmt = w - w % 2, h - h % 2, "yuv420p"
-        opts = {"crf": str(crf), "preset": preset}
-        if gop:
-            vs.gop_size = gop
-            opts["keyint_min"] = str(gop)
-            opts["sc_threshold"] = "0"
-        vs.options = opts
-        if display_rotation:
-            vs.set_display_rotation(display_rotation)
-        a_stream = None
-        if audio is not None:
-            a_stream = out.add_stream("aac", rate=sample_rate)
-            a_stream.layout = "mono"
-
-        def put(img: np.ndarray) -> None:
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img[: vs.height, : vs.width]), format="bgr24")
-            for pkt in vs.encode(vf):
-                out.mux(pkt)
-
-        put(first)
-        for img in it:
-            put(img)
-        for pkt in vs.encode():
-            out.mux(pkt)
-        if a_stream is not None and audio is not None:
-            pcm = np.asarray(audio, dtype=np.float32).reshape(1, -1)
-            step = 1024
-            for i in range(0, pcm.shape[1], step):
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i:i + step]), format="fltp",
-                                                layout="mono")
-                af.sample_rate = sample_rate
-                af.pts = i
-                for pkt in a_stream.encode(af):
-                    out.mux(pkt)
-            for pkt in a_stream.encode():
-                out.mux(pkt)
-    return path
-
 
 __all__ = [
-    "SAMPLING_MODES", "SampledFrame", "SceneCut", "VideoInfo", "detect_scenes", "encode_video",
-    "frames_at", "iter_frames", "probe_video", "sample_frames", "uniform_times",
+    "SAMPLING_MODES", "SampledFrame", "VideoInfo", "frames_at", "iter_frames", "probe_video", "uniform_times",
 ]

@@ -731,7 +731,7 @@ def load_frames(paths: Sequence[Path], settings: Any) -> list[np.ndarray]:
 
 
 def video_frames(path: Path, n: int = 8, check: Callable[[], None] | None = None) -> list[np.ndarray]:
-    from sensorium.media.video import sample_frames
+    from sensorium.media.scenes import sample_frames
 
     return [f.image for f in sample_frames(path, n, "uniform", max_side=1280, check=check)]
 

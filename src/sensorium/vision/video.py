@@ -27,6 +27,7 @@ import numpy as np
 
 from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.media import scenes
 from sensorium.media import video as vid
 from sensorium.models.registry import ModelRegistry
 from sensorium.vision import describe as words
@@ -103,7 +104,7 @@ def _frame_entry(sf: vid.SampledFrame, f: dict[str, Any], opts: VideoOptions) ->
     entry["colors"] = [c["name"] for c in ((f.get("colors") or {}).get("dominant") or [])][:3]
     entry["brightness"] = (f.get("quality") or {}).get("brightness")
     motion = sf.extra.get("motion")
-    entry["motion"] = {"value": motion, "label": vid.motion_label(motion)} if motion is not None else None
+    entry["motion"] = {"value": motion, "label": scenes.motion_label(motion)} if motion is not None else None
     entry["scene_change"] = bool(sf.scene_change)
     if sf.score is not None:
         entry["scene_change_score"] = sf.score
@@ -174,7 +175,7 @@ def summarize(frames: list[dict[str, Any]], duration: float, cuts: list[dict[str
         "scene_changes": cuts if cuts is not None else None,
         "motion": {
             "mean": round(float(np.mean(motions)), 2) if motions else None,
-            "label": vid.motion_label(float(np.mean(motions))) if motions else None,
+            "label": scenes.motion_label(float(np.mean(motions))) if motions else None,
         },
     }
     summary["scene_change_method"] = (
@@ -363,14 +364,14 @@ def analyze_video_file(
     stats_scanned: int | None = None
     with run.stage("sample_frames"):
         if opts.frame_sampling == "keyframes":
-            cuts, images, stats = vid.detect_scenes(path, keep=max(0, opts.num_frames - 1),
+            cuts, images, stats = scenes.detect_scenes(path, keep=max(0, opts.num_frames - 1),
                                                     keep_max_side=FRAME_SIDE, check=check)
-            sampled = vid.sample_from_scan(path, opts.num_frames, cuts, images, stats, info,
+            sampled = scenes.sample_from_scan(path, opts.num_frames, cuts, images, stats, info,
                                            max_side=FRAME_SIDE, check=check)
             cuts_out = [{"timestamp": c.timestamp, "frame_number": c.index, "score": c.score} for c in cuts]
             stats_scanned = stats["frames_scanned"]
         else:
-            sampled = vid.sample_frames(path, opts.num_frames, "uniform", max_side=FRAME_SIDE, info=info, check=check)
+            sampled = scenes.sample_frames(path, opts.num_frames, "uniform", max_side=FRAME_SIDE, info=info, check=check)
     if progress:
         progress(0.15)
     frame_opts = ImageOptions(faces=True, face_mesh=False, pose=False, ocr=opts.ocr, nsfw=False, colors=True,
@@ -400,7 +401,7 @@ def analyze_video_file(
         between = []
         for a, b in zip(sampled, sampled[1:], strict=False):
             score = _frame_change(a.image, b.image)
-            if score >= vid.CUT_THRESHOLD:
+            if score >= scenes.CUT_THRESHOLD:
                 between.append({"between": [round(a.timestamp, 3), round(b.timestamp, 3)], "score": round(score, 2)})
         content_changes = between
     else:
@@ -491,4 +492,4 @@ def _frame_change(a: np.ndarray, b: np.ndarray) -> float:
         th = max(2, int(round(h * vid.THUMB / max(1, w))))
         return cv2.cvtColor(cv2.resize(x, (vid.THUMB, th), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2HSV).astype(np.int16)
 
-    return vid._content_score(thumb(a), thumb(b))
+    return scenes._content_score(thumb(a), thumb(b))
