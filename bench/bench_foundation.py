@@ -73,7 +73,7 @@ def peak_rss_mb(pid: int) -> float:
 def make_speech(path: Path, min_seconds: float = 60.0) -> float:
     import wave
 
-    from tests.media_factory import piper_voice
+    from testkit.media_factory import piper_voice
 
     voice = piper_voice()
     frames = b""
@@ -100,7 +100,7 @@ def main() -> None:
     from sensorium.media.audio import load_audio
     from sensorium.models.catalog import build_registry
     from sensorium.speech.transcribe import TranscribeOptions, transcribe
-    from tests.conftest import make_settings
+    from testkit.settings import make_settings
 
     work = Path(tempfile.mkdtemp(prefix="sensorium-bench-"))
     env = {**os.environ, "MODEL_DIRS": str(SHARED / "models"), "DATA_DIR": str(work / "data"),
@@ -141,7 +141,8 @@ def main() -> None:
             result = transcribe(audio, reg, settings, TranscribeOptions(language=lang, beam_size=beam))
             runs.append(time.perf_counter() - t0)
         best = min(runs)
-        rtf[label] = {"seconds": round(statistics.median(runs), 3), "rtf_median": round(statistics.median(runs) / seconds, 4),
+        median = statistics.median(runs)
+        rtf[label] = {"seconds": round(median, 3), "rtf_median": round(median / seconds, 4),
                       "rtf_best": round(best / seconds, 4), "words": len(result["transcription"].split())}
     reg.close()
 
@@ -180,7 +181,8 @@ def main() -> None:
     ]
     write("foundation", {"speech_seconds": round(seconds, 2), "sentences": len(SENTENCES),
                          "cpu_threads": os.cpu_count(),
-                         "decoding": "API defaults: VAD on; tiny.en greedy (beam 1), base beam 5"}, figures, rows, ["measure", "value", "target"])
+                         "decoding": "API defaults: VAD on; tiny.en greedy (beam 1), base beam 5"},
+                 figures, rows, ["measure", "value", "target"])
 
 
 if __name__ == "__main__":

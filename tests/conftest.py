@@ -17,10 +17,8 @@ from fastapi.testclient import TestClient
 from sensorium.api.app import create_app
 from sensorium.config import Settings
 from sensorium.services import build_services
-from tests import media_factory
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SENSORIUM_SHARED_DIR", REPO.parent / "shared"))
+from testkit import media_factory
+from testkit.settings import SHARED, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -33,20 +31,6 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sensorium")
-
-
-def make_settings(root: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = dict(
-        data_dir=root / "data",
-        log_dir=root / "logs",
-        model_cache_dir=Path(os.environ.get("SENSORIUM_TEST_MODEL_CACHE", REPO / ".cache" / "models")),
-        model_dirs=[SHARED / "models"],
-        model_ttl_seconds=-1,
-        allow_downloads=False,
-        job_workers=1,
-    )
-    values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +73,22 @@ def speak(media_dir: Path):
         return cache[text]
 
     return _speak
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One loud summary of every skipped test, grouped by reason (e.g. ../shared/models absent)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section(f"SKIPPED: {len(skipped)} test(s) did not run", sep="!", red=True, bold=True)
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        terminalreporter.line(f"  {count:4d} x {reason}", red=True)
+    if not (SHARED / "models").is_dir():
+        terminalreporter.line(f"  ../shared/models is absent ({SHARED / 'models'}): the YAMNet and YOLOX tests "
+                              "cannot run; set SENSORIUM_SHARED_DIR or `sensorium models pull`.", red=True, bold=True)

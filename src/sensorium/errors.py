@@ -41,8 +41,10 @@ STATUS: dict[ErrorCode, int] = {
 DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_FILE_TYPE: "The content is not a supported type (sniffed from bytes, not the name).",
     ErrorCode.FILE_TOO_LARGE: "A file or the request body is over its limit; the upload was cut off there.",
-    ErrorCode.PROCESSING_FAILED: "The file was accepted but could not be decoded or analyzed (corrupt, truncated, empty).",
-    ErrorCode.MODEL_NOT_LOADED: "A model the request needs is not installed or failed to load; the message says what to install.",
+    ErrorCode.PROCESSING_FAILED: "The file was accepted but could not be decoded or analyzed "
+                                 "(corrupt, truncated, empty).",
+    ErrorCode.MODEL_NOT_LOADED: "A model the request needs is not installed or failed to load; "
+                                "the message says what to install.",
     ErrorCode.TIMEOUT: "The analysis took longer than REQUEST_TIMEOUT_SECONDS (use async=true for long media).",
     ErrorCode.OUT_OF_MEMORY: "The analysis ran out of memory.",
     ErrorCode.SERVICE_UNAVAILABLE: "All analysis slots stayed busy for QUEUE_TIMEOUT_SECONDS; retry after Retry-After.",

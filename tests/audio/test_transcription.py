@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import jiwer
@@ -11,7 +10,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests import media_factory
+from testkit import media_factory
+from tests.helpers import wait_job
 
 SENTENCE = ("Please call Stella and ask her to bring these things with her from the store: "
             "six spoons of fresh snow peas and a big toy frog for her brother.")
@@ -189,12 +189,7 @@ def test_async_job_transcribes(client: TestClient, sentence_wav: Path) -> None:
                     data={"language": "en", "async": "true"})
     assert r.status_code == 202
     job_id = r.json()["data"]["result"]["job_id"]
-    end = time.time() + 120
-    while time.time() < end:
-        job = client.get(f"/api/jobs/{job_id}").json()["data"]["result"]
-        if job["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.2)
+    job = wait_job(client, job_id)
     assert job["status"] == "succeeded", job
     assert job["progress"] == 100
     assert wer(SENTENCE, job["result"]["result"]["transcription"]) <= 0.15

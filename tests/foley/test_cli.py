@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sensorium.cli import app
-from tests.conftest import REPO, SHARED
+from testkit.settings import REPO, SHARED
 
 runner = CliRunner()
 

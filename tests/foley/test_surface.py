@@ -58,7 +58,7 @@ def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> Non
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from tests.conftest import make_settings
+    from testkit.settings import make_settings
 
     seen: list[dict] = []
 

@@ -19,8 +19,8 @@ from PIL import Image
 from sensorium.api.app import create_app
 from sensorium.models.resolver import WeightsNotFound
 from sensorium.services import build_services
-from tests import media_factory
-from tests.conftest import make_settings
+from testkit import media_factory
+from testkit.settings import make_settings
 
 
 def _wav_bytes(seconds: float, sr: int = 16000, signal: np.ndarray | None = None) -> bytes:

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from sensorium.cli import app
-from tests import media_factory
-from tests.conftest import REPO, SHARED
+from testkit import media_factory
+from testkit.settings import REPO, SHARED
 
 runner = CliRunner()
 
@@ -49,7 +49,8 @@ def test_analyze_srt_and_json(cli_env: Path, speak) -> None:
     res = runner.invoke(app, ["analyze", str(wav), "--json", "--language", "en"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["success"] and out["type"] == "audio_analysis" and "command line tool" in out["result"]["transcription"].lower()
+    assert out["success"] and out["type"] == "audio_analysis"
+    assert "command line tool" in out["result"]["transcription"].lower()
 
 
 def test_analyze_reports_bad_files_and_exits_1(cli_env: Path) -> None:

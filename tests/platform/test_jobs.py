@@ -11,6 +11,7 @@ from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.jobs.executor import LocalExecutor
 from sensorium.jobs.service import JobService
 from sensorium.store.database import Database, JobRow, utcnow
+from tests.helpers import wait_until
 
 
 def _service(tmp_path: Path, workers: int = 1) -> tuple[JobService, LocalExecutor]:
@@ -44,13 +45,8 @@ def _service(tmp_path: Path, workers: int = 1) -> tuple[JobService, LocalExecuto
 
 
 def _wait(svc: JobService, job_id: str, statuses=("succeeded", "failed", "cancelled"), timeout=10.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        job = svc.get(job_id).model_dump()
-        if job["status"] in statuses:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} still {svc.get(job_id).model_dump()['status']}")
+    return wait_until(lambda: svc.get(job_id).model_dump(), lambda job: job["status"] in statuses,
+                      timeout=timeout, interval=0.05, what=f"job {job_id} in {statuses}")
 
 
 def test_job_runs_with_progress_and_result(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.models.registry import ModelRegistry, ModelSpec
 from sensorium.models.resolver import Resolver, WeightsNotFound
 from sensorium.models.whisper import assemble_split_base, is_ct2_dir
-from tests.conftest import make_settings
+from testkit.settings import make_settings
 
 
 class Counter:

@@ -10,7 +10,7 @@ from PIL import Image
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.media.audio import encode_audio, load_audio, write_wav
 from sensorium.media.sniff import describe, sniff_bytes
-from tests import media_factory
+from testkit import media_factory
 
 
 def _png() -> bytes:

@@ -229,7 +229,7 @@ def test_library_roots_restrict_what_the_api_may_index(tmp_path) -> None:
 
     from sensorium.api.app import create_app
     from sensorium.services import build_services
-    from tests.conftest import make_settings
+    from testkit.settings import make_settings
 
     allowed = tmp_path / "sfx"
     allowed.mkdir()

@@ -14,7 +14,7 @@ import pytest
 
 from sensorium.vision.image import ImageOptions, analyze_image_file
 from sensorium.vision.video import VideoOptions, analyze_video_file
-from tests.conftest import make_settings
+from testkit.settings import make_settings
 from tests.visual import media
 
 

@@ -40,7 +40,8 @@ TAGS = [
     {"name": "openai", "description": "OpenAI-compatible endpoints (errors in OpenAI's shape)."},
     {"name": "visual", "description": "Image, video and batch analysis from detectors (objects, people, faces, "
      "pose, text, colors, quality, NSFW) and, when configured, an OpenAI-compatible vision endpoint."},
-    {"name": "sound", "description": "Index a sound-effects library; search it by text, example audio, frames or video; the Frame-to-Audio Similarity API's paths."},
+    {"name": "sound", "description": "Index a sound-effects library; search it by text, example audio, frames or "
+                               "video; the Frame-to-Audio Similarity API's paths."},
     {"name": "foley", "description": "Footstep detection and synchronized footstep foley (AI Foley Studio contract)."},
     {"name": "jobs", "description": "Durable background jobs: list, poll, cancel, follow progress (SSE)."},
     {"name": "system", "description": "Health, capabilities, models, metrics."},

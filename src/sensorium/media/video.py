@@ -383,7 +383,8 @@ def _set_skip(stream, mode: str) -> bool:
 
 def _gray_thumb(frame) -> np.ndarray:
     th = max(2, int(round(frame.height * THUMB / max(1, frame.width) / 2)) * 2)
-    return frame.reformat(width=THUMB, height=th, format="gray", interpolation="FAST_BILINEAR").to_ndarray().astype(np.int16)
+    small = frame.reformat(width=THUMB, height=th, format="gray", interpolation="FAST_BILINEAR")
+    return small.to_ndarray().astype(np.int16)
 
 
 def _gray_diff(a, b) -> float:

@@ -43,8 +43,8 @@ class SpeechService:
         audio = self.load(path, check=check)
         if progress:
             progress(0.05)
-        return self.transcribe_samples(audio, opts, progress=(lambda f: progress(0.05 + 0.95 * f)) if progress else None,
-                                       check=check)
+        inner = (lambda f: progress(0.05 + 0.95 * f)) if progress else None
+        return self.transcribe_samples(audio, opts, progress=inner, check=check)
 
     def transcribe_samples(self, audio: np.ndarray, opts: TranscribeOptions, *,
                            progress: Callable[[float], None] | None = None,

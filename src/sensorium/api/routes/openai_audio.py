@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, Field
 
 from sensorium.api.deps import ServicesDep
 from sensorium.api.uploads import receive_upload
@@ -82,8 +83,20 @@ async def create_transcription(
     return JSONResponse(verbose_json(result, granularities, temperature), headers=headers)
 
 
+class OpenAIModel(BaseModel):
+    id: str = Field(..., description="The model name to send as `model`.")
+    object: Literal["model"] = "model"
+    created: int = Field(..., description="Unix time (the server's start).")
+    owned_by: str = "sensorium"
+
+
+class OpenAIModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OpenAIModel]
+
+
 @router.get("/models", summary="List models (OpenAI-compatible)",
-            description="The speech models this server accepts in `model`.")
+            description="The speech models this server accepts in `model`.", response_model=OpenAIModelList)
 def list_models(services: ServicesDep) -> dict[str, Any]:
     created = int(services.started_at)
     return {"object": "list", "data": [

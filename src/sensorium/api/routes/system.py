@@ -8,14 +8,62 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from sensorium import metrics
 from sensorium.api.deps import ServicesDep
-from sensorium.api.envelope import ok
+from sensorium.api.envelope import Envelope, ok
 from sensorium.media.sniff import SUPPORTED
+from sensorium.models.schemas import ModelStatus
 from sensorium.services import Services
 
 router = APIRouter(tags=["system"])
+
+
+class ModelSets(BaseModel):
+    loaded: list[str] = Field(..., description="Models loaded in this process now.")
+    available: list[str] = Field(..., description="Models whose weights are on this machine.")
+    unavailable: list[str] = Field(..., description="Models whose weights are missing (see `/api/models`).")
+
+
+class QueueDepth(BaseModel):
+    queued: int = Field(..., description="Jobs waiting for a worker.")
+    running: int = Field(..., description="Jobs running now.")
+
+
+class AnalysisSlots(BaseModel):
+    running: int = Field(..., description="Synchronous analyses running now.")
+    waiting: int = Field(..., description="Requests waiting for a slot.")
+    max_concurrent: int = Field(..., description="MAX_CONCURRENT_REQUESTS.")
+
+
+class Health(BaseModel):
+    status: str = Field(..., description="`ok`, or `degraded` when some model's weights are missing.")
+    version: str
+    uptime_seconds: float
+    models: ModelSets
+    queue: QueueDepth
+    analyses: AnalysisSlots
+
+
+class Capability(BaseModel):
+    name: str
+    endpoints: list[str]
+
+
+class VisionEndpoint(BaseModel):
+    configured: bool = Field(..., description="LLM_BASE_URL and LLM_MODEL are set.")
+    model: str | None = Field(None, description="LLM_MODEL, when configured.")
+
+
+class Info(BaseModel):
+    version: str
+    capabilities: list[Capability]
+    models: list[ModelStatus]
+    limits: dict[str, int | float] = Field(..., description="Upload and processing limits in force "
+                                          "(MB, pixels, seconds).")
+    supported_formats: dict[str, list[str]] = Field(..., description="Formats accepted per media kind.")
+    vision_endpoint: VisionEndpoint
 
 
 def health_report(services: Services) -> dict[str, Any]:
@@ -44,6 +92,7 @@ def health_report(services: Services) -> dict[str, Any]:
     description="Status (`ok`, or `degraded` when some model's weights are missing), version, uptime, "
     "models loaded now and available on disk, job queue depth and analysis slots in use. Cheap: "
     "it never loads a model.",
+    response_model=Envelope[Health],
 )
 def health(services: ServicesDep) -> dict[str, Any]:
     t0 = time.perf_counter()
@@ -73,6 +122,7 @@ def _capabilities(services: Services) -> list[dict[str, Any]]:
     summary="Version, capabilities, models, limits, formats",
     description="What this server can do: its capabilities and endpoints, every model with its source, "
     "licence and state, the upload limits in force and the supported formats.",
+    response_model=Envelope[Info],
 )
 def info(services: ServicesDep) -> dict[str, Any]:
     s = services.settings
@@ -104,6 +154,7 @@ def info(services: ServicesDep) -> dict[str, Any]:
     summary="Models and their state",
     description="Each model: task, licence, where its weights come from, available or not (and what to "
     "install when not), loaded or not, last load time.",
+    response_model=Envelope[list[ModelStatus]],
 )
 def models(services: ServicesDep) -> dict[str, Any]:
     return ok("models", [services.registry.status(spec.name) for spec in services.registry.specs()],

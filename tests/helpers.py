@@ -1,0 +1,30 @@
+"""Small helpers shared by the tests (polling a job until it ends)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def wait_until(fetch: Callable[[], Any], done: Callable[[Any], bool], *, timeout: float = 120.0,
+               interval: float = 0.3, what: str = "condition") -> Any:
+    """Call `fetch()` every `interval` s until `done(value)`; the last value, or AssertionError on timeout."""
+    deadline = time.monotonic() + timeout
+    value = fetch()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:.0f} s; last value: {value!r}")
+        time.sleep(interval)
+        value = fetch()
+    return value
+
+
+def wait_job(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Poll `GET /api/jobs/{id}` until the job ends; returns the job (the envelope's `data.result`)."""
+    return wait_until(lambda: client.get(f"/api/jobs/{job_id}").json()["data"]["result"],
+                      lambda job: job["status"] in TERMINAL, timeout=timeout, what=f"end of job {job_id}")
