@@ -194,3 +194,19 @@ def test_async_job_transcribes(client: TestClient, sentence_wav: Path) -> None:
     assert job["progress"] == 100
     assert wer(SENTENCE, job["result"]["result"]["transcription"]) <= 0.15
     assert job["result"]["type"] == "audio_analysis"
+
+
+def test_french_recording_in_aiff_is_transcribed(client: TestClient, media_dir: Path) -> None:
+    """A French recording saved as AIFF (big-endian PCM, as Macs and many recorders write it)."""
+    from sensorium.media.audio import encode_audio, load_audio
+
+    voice, text = LANG_SENTENCES["fr"]
+    wav = media_factory.espeak(text, media_dir / "fr-aiff-source.wav", voice=voice)
+    aiff = encode_audio(media_dir / "fr-recording.aiff", load_audio(wav, 22050), 22050, codec="pcm_s16be",
+                        container_format="aiff")
+    assert aiff.read_bytes()[8:12] == b"AIFF"
+    data = _analyze(client, aiff)  # language auto
+    assert data["metadata"]["format"] == "aiff"
+    assert data["result"]["language"] == "fr" and data["result"]["has_speech"]
+    words = set(re.sub(r"[^\w' ]", " ", data["result"]["transcription"].lower()).split())
+    assert len({"bonjour", "tous", "demain", "parler", "météo", "marché", "ville"} & words) >= 2, words

@@ -15,9 +15,9 @@ from sensorium.errors import ErrorCode, SensoriumError
 
 Kind = Literal["image", "video", "audio"]
 
-IMAGE_FORMATS = ("jpeg", "png", "webp", "bmp", "gif")
-VIDEO_FORMATS = ("mp4", "avi", "mov", "mkv")
-AUDIO_FORMATS = ("mp3", "wav", "m4a", "flac", "ogg")
+IMAGE_FORMATS = ("jpeg", "png", "webp", "bmp", "gif", "tiff", "heic", "avif")
+VIDEO_FORMATS = ("mp4", "avi", "mov", "mkv", "webm")
+AUDIO_FORMATS = ("mp3", "wav", "m4a", "flac", "ogg", "webm", "mka", "aiff", "caf")  # ogg: Vorbis or Opus
 SUPPORTED = {"image": IMAGE_FORMATS, "video": VIDEO_FORMATS, "audio": AUDIO_FORMATS}
 
 HEAD_BYTES = 64
@@ -43,8 +43,15 @@ MIME = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "bmp": "image/bmp",
     "gif": "image/gif", "mp4": "video/mp4", "avi": "video/x-msvideo", "mov": "video/quicktime",
     "mkv": "video/x-matroska", "mp3": "audio/mpeg", "wav": "audio/wav", "m4a": "audio/mp4",
-    "flac": "audio/flac", "ogg": "audio/ogg",
+    "flac": "audio/flac", "ogg": "audio/ogg", "webm": "video/webm",
+    "aiff": "audio/aiff", "mka": "audio/x-matroska", "caf": "audio/x-caf", "tiff": "image/tiff",
+    "heic": "image/heic", "avif": "image/avif",
 }
+AUDIO_MIME = {"webm": "audio/webm"}
+
+#: ISO-BMFF brands of still images (HEIF/HEIC from phones, AVIF)
+HEIC_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+AVIF_BRANDS = (b"avif", b"avis")
 
 
 def _is_mp3_frame(head: bytes) -> bool:
@@ -78,14 +85,24 @@ def sniff_bytes(head: bytes) -> tuple[Kind, str] | None:
         return "image", "bmp"
     if head.startswith(b"fLaC"):
         return "audio", "flac"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "audio", "aiff"
+    if head.startswith(b"caff"):
+        return "audio", "caf"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image", "tiff"
     if head.startswith(b"OggS"):
         return "audio", "ogg"
     if head.startswith(b"ID3") or _is_mp3_frame(head):
         return "audio", "mp3"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video", "mkv"
+        return "video", "webm" if b"webm" in head[:HEAD_BYTES] else "mkv"
     if head[4:8] == b"ftyp":
         brand = head[8:12]
+        if brand in AVIF_BRANDS:
+            return "image", "avif"
+        if brand in HEIC_BRANDS:
+            return "image", "heic"
         if brand in (b"M4A ", b"M4B ", b"M4P "):
             return "audio", "m4a"
         if brand == b"qt  ":
@@ -127,6 +144,7 @@ def probe_av(path: Path, kind: Kind, fmt: str) -> MediaInfo:
                 info.fps = float(rate) if rate else None
                 if duration is None and v.duration and v.time_base:
                     info.duration = float(v.duration * v.time_base)
+            astreams_codec = astreams[0].codec_context.name if astreams else None
             if astreams:
                 a = astreams[0]
                 info.has_audio = True
@@ -141,13 +159,13 @@ def probe_av(path: Path, kind: Kind, fmt: str) -> MediaInfo:
             ErrorCode.PROCESSING_FAILED,
             f"Could not read the {fmt.upper()} container: {exc}. The file may be corrupt or truncated.",
         ) from exc
-    if info.has_video and kind == "audio" and fmt in ("ogg", "mkv"):
+    if info.has_video and kind == "audio" and fmt == "ogg":
         info.kind = "video"
     if not info.has_video and kind == "video":
         if info.has_audio:
             info.kind = "audio"
-            info.format = {"mp4": "m4a", "mov": "m4a"}.get(fmt, fmt)
-            info.mime = MIME.get(info.format, info.mime)
+            info.format = {"mp4": "m4a", "mov": "m4a", "mkv": "mka"}.get(fmt, fmt)
+            info.mime = AUDIO_MIME.get(info.format) or MIME.get(info.format, info.mime)
         else:
             raise SensoriumError(
                 ErrorCode.PROCESSING_FAILED, "The container holds no decodable audio or video stream."

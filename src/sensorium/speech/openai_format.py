@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sensorium.speech.schemas import Transcription
+from pydantic import BaseModel, Field
+
+from sensorium.speech.schemas import Transcription, Word
 
 LANGUAGE_NAMES = {
     "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "pt": "portuguese",
@@ -32,3 +34,27 @@ def verbose_json(result: Transcription, granularities: set[str], temperature: fl
     if "word" in granularities:
         body["words"] = [w.model_dump() for s in result.segments for w in (s.words or [])]
     return body
+
+
+class OpenAISegment(BaseModel):
+    id: int
+    seek: int = 0
+    start: float | None
+    end: float | None
+    text: str
+    tokens: list[int] = Field(default_factory=list, description="Not computed (always empty).")
+    temperature: float
+    avg_logprob: float
+    compression_ratio: float = Field(0.0, description="Not computed (always 0).")
+    no_speech_prob: float
+
+
+class OpenAITranscription(BaseModel):
+    """`json` answers `{text}`; `verbose_json` adds the other fields (OpenAI's shapes)."""
+
+    text: str = Field(..., description="The transcription.")
+    task: str | None = Field(None, description="verbose_json: always `transcribe`.")
+    language: str | None = Field(None, description="verbose_json: the language's English name, e.g. `english`.")
+    duration: float | None = Field(None, description="verbose_json: seconds of audio.")
+    segments: list[OpenAISegment] | None = Field(None, description="verbose_json with `segment` granularity.")
+    words: list[Word] | None = Field(None, description="verbose_json with `word` granularity.")

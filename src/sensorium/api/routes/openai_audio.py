@@ -17,7 +17,7 @@ from sensorium.api.deps import ServicesDep
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.speech.openai_format import verbose_json
+from sensorium.speech.openai_format import OpenAITranscription, verbose_json
 from sensorium.speech.subtitles import to_srt, to_vtt
 from sensorium.speech.transcribe import TranscribeOptions, normalize_language, resolve_model_name
 from sensorium.store.files import Workspace
@@ -41,7 +41,11 @@ OPENAI_ERRORS = {
     description="Same contract as OpenAI's Audio API. `model`: `whisper-1` (automatic choice), `tiny.en` "
     "or `base`. `response_format`: json | text | srt | vtt | verbose_json. `timestamp_granularities[]`: "
     "`segment` and/or `word` (words need verbose_json, as with OpenAI).",
-    responses=OPENAI_ERRORS,
+    responses={200: {"model": OpenAITranscription, "description": "`json`/`verbose_json`: this JSON; `text`, "
+                          "`srt`: text/plain; `vtt`: text/vtt.",
+                     "content": {"text/plain": {"schema": {"type": "string"}},
+                                 "text/vtt": {"schema": {"type": "string"}}}},
+               **OPENAI_ERRORS},
 )
 async def create_transcription(
     services: ServicesDep,
