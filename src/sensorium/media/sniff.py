@@ -144,7 +144,6 @@ def probe_av(path: Path, kind: Kind, fmt: str) -> MediaInfo:
                 info.fps = float(rate) if rate else None
                 if duration is None and v.duration and v.time_base:
                     info.duration = float(v.duration * v.time_base)
-            astreams_codec = astreams[0].codec_context.name if astreams else None
             if astreams:
                 a = astreams[0]
                 info.has_audio = True
