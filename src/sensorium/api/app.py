@@ -82,8 +82,10 @@ def _limit_for(settings: Settings):
 
 
 def _error_response(request: Request, exc: SensoriumError) -> JSONResponse:
-    return JSONResponse(openai_or_envelope(request.url.path, exc), status_code=exc.status,
-                        headers=exc.headers or None)
+    status = exc.status
+    if request.url.path.startswith("/v1/") and exc.code is ErrorCode.VALIDATION_ERROR and status == 422:
+        status = 400  # OpenAI answers invalid requests with 400
+    return JSONResponse(openai_or_envelope(request.url.path, exc), status_code=status, headers=exc.headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -102,8 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if len(problems) > 1:
             message += f" (and {len(problems) - 1} more)"
         return _error_response(request, SensoriumError(
-            ErrorCode.VALIDATION_ERROR, message,
-            details={"errors": problems, "param": first["field"]}))
+            ErrorCode.VALIDATION_ERROR, message, details={"errors": problems, "param": first["field"]}))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -133,12 +134,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MemoryError)
     async def _oom(request: Request, exc: MemoryError) -> JSONResponse:
         return _error_response(request, SensoriumError(ErrorCode.OUT_OF_MEMORY, "Out of memory."))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _error_response(request, SensoriumError(
-            ErrorCode.PROCESSING_FAILED, f"Internal error: {type(exc).__name__}: {exc}", status=500))
+    # Unexpected exceptions are answered by RequestContextMiddleware (500, logged once, connection kept):
+    # an `Exception` handler here would run in Starlette's ServerErrorMiddleware, which re-raises.
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

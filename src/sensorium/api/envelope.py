@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -36,8 +37,19 @@ def ok(type_: str, result: Any, **metadata: Any) -> dict[str, Any]:
     }
 
 
+#: an absolute path (2+ components): only its last component is shown to clients
+_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/<>|]+/)+([^\s'\"/<>|,;)]+)")
+
+
+def public_message(message: str) -> str:
+    """The message with absolute server paths cut to their file name (clients never see server folders)."""
+    return _ABS_PATH.sub(r"\1", message)
+
+
 def error_body(exc: SensoriumError) -> dict[str, Any]:
-    return {"success": False, "error": exc.to_dict(), "timestamp": now_iso()}
+    error = exc.to_dict()
+    error["message"] = public_message(error["message"])
+    return {"success": False, "error": error, "timestamp": now_iso()}
 
 
 # --- models for the OpenAPI schema ---------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sensorium import metrics
-from sensorium.api.envelope import error_body
+from sensorium.api.envelope import error_body, public_message
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.logs import request_id_var
 
@@ -32,12 +32,12 @@ class RequestContextMiddleware:
         rid = incoming if incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum() \
             else uuid.uuid4().hex[:16]
         token = request_id_var.set(rid)
-        status_holder = {"status": 500}
+        status_holder = {"status": 500, "started": False}
         start = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
+                status_holder["status"], status_holder["started"] = message["status"], True
                 headers = list(message.get("headers") or [])
                 headers.append((b"x-request-id", rid.encode()))
                 message["headers"] = headers
@@ -45,6 +45,13 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception as exc:  # a bug: answer 500 once, log it once, keep the connection alive
+            if status_holder["started"]:
+                raise
+            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+            err = SensoriumError(ErrorCode.PROCESSING_FAILED, f"Internal error ({type(exc).__name__}); "
+                                 f"the request id {rid} identifies it in the server log.", status=500)
+            await _send_json(send_wrapper, 500, openai_or_envelope(scope.get("path", ""), err))
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
@@ -131,6 +138,14 @@ class BodyLimitMiddleware:
             await self._reject(send, limit, path)
 
 
+async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": payload})
+
+
 def openai_or_envelope(path: str, exc: SensoriumError) -> dict:
     """OpenAI-compatible paths answer errors in OpenAI's shape; everything else in the envelope."""
     if path.startswith("/v1/"):
@@ -140,7 +155,7 @@ def openai_or_envelope(path: str, exc: SensoriumError) -> dict:
 
 def openai_error(exc: SensoriumError) -> dict:
     kind = "invalid_request_error" if exc.status < 500 else "server_error"
-    return {"error": {"message": exc.message, "type": kind, "param": exc.details.get("param"),
+    return {"error": {"message": public_message(exc.message), "type": kind, "param": exc.details.get("param"),
                       "code": exc.code.value.lower()}}
 
 

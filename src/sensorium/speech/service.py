@@ -19,7 +19,7 @@ from sensorium.jobs.schemas import JobRecord
 from sensorium.jobs.service import JobContext, JobService
 from sensorium.media.audio import load_audio
 from sensorium.models.registry import ModelRegistry
-from sensorium.speech.schemas import LanguageDetection, Transcription
+from sensorium.speech.schemas import LanguageDetection, Segment, Transcription
 from sensorium.speech.transcribe import SR, TranscribeOptions, detect_language, transcribe
 
 JOB_KIND = "analyze.audio"
@@ -39,18 +39,21 @@ class SpeechService:
         return load_audio(path, SR, max_seconds=self.settings.max_media_duration_seconds, check=check)
 
     def transcribe_file(self, path: Path, opts: TranscribeOptions, *,
-                        progress: Callable[[float], None] | None = None, check: Check | None = None) -> Transcription:
+                        progress: Callable[[float], None] | None = None, check: Check | None = None,
+                        on_segment: Callable[[Segment], None] | None = None) -> Transcription:
+        """Decode and transcribe; `on_segment` sees each kept segment as soon as it is decoded (streaming)."""
         audio = self.load(path, check=check)
         if progress:
             progress(0.05)
         inner = (lambda f: progress(0.05 + 0.95 * f)) if progress else None
-        return self.transcribe_samples(audio, opts, progress=inner, check=check)
+        return self.transcribe_samples(audio, opts, progress=inner, check=check, on_segment=on_segment)
 
     def transcribe_samples(self, audio: np.ndarray, opts: TranscribeOptions, *,
-                           progress: Callable[[float], None] | None = None,
-                           check: Check | None = None) -> Transcription:
+                           progress: Callable[[float], None] | None = None, check: Check | None = None,
+                           on_segment: Callable[[Segment], None] | None = None) -> Transcription:
         """Transcribe 16 kHz mono samples (used by video analysis for a video's sound track)."""
-        return transcribe(audio, self.registry, self.settings, opts, progress=progress, check=check)
+        return transcribe(audio, self.registry, self.settings, opts, progress=progress, check=check,
+                          on_segment=on_segment)
 
     def detect_language_file(self, path: Path) -> LanguageDetection:
         return detect_language(self.load(path), self.registry, self.settings)

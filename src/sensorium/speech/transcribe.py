@@ -23,7 +23,7 @@ from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.models.registry import ModelRegistry
 from sensorium.models.whisper import BASE as BASE_KEY
-from sensorium.speech.schemas import LanguageDetection, Transcription
+from sensorium.speech.schemas import LanguageDetection, Segment, Transcription
 
 SR = 16000
 TINY_EN = "whisper-tiny.en"
@@ -130,6 +130,7 @@ def transcribe(
     *,
     progress: Callable[[float], None] | None = None,
     check: Callable[[], None] | None = None,
+    on_segment: Callable[[Segment], None] | None = None,
 ) -> Transcription:
     """Transcribe 16 kHz mono float32 samples into the `audio_analysis` result."""
     language = opts.language
@@ -175,6 +176,8 @@ def transcribe(
                     for w in seg.words
                 ]
             segments_out.append(item)
+            if on_segment is not None:
+                on_segment(Segment.model_validate(item))
     text = " ".join(s["text"] for s in segments_out).strip()
     detected = language is None and model_name != TINY_EN
     lang_prob = float(info.language_probability) if detected else None

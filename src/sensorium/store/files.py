@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^\w. -]+")  # unicode letters/digits, dot, space, dash
+#: File systems limit a name to 255 *bytes*; stored names get a short prefix, so keep 120 bytes of UTF-8.
+MAX_NAME_BYTES = 120
 
 
 def sanitize_filename(name: str | None, default: str = "upload") -> str:
@@ -27,9 +29,13 @@ def sanitize_filename(name: str | None, default: str = "upload") -> str:
     name = re.sub(r"\.{2,}", ".", name)
     if not name or name in {".", ".."}:
         return default
-    if len(name) > 120:
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: 120 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:120]
+        if not (dot and len(ext.encode("utf-8")) <= 10):
+            stem, ext = name, ""
+        keep = MAX_NAME_BYTES - (len(ext.encode("utf-8")) + 1 if ext else 0)
+        stem = stem.encode("utf-8")[:keep].decode("utf-8", errors="ignore")  # never cut a character in two
+        name = f"{stem}.{ext}" if ext else stem
     return name
 
 

@@ -6,17 +6,22 @@ paths use OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from sensorium.api.deps import ServicesDep
+from sensorium.api.middleware import openai_error
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.services import Services
 from sensorium.speech.openai_format import OpenAITranscription, verbose_json
 from sensorium.speech.subtitles import to_srt, to_vtt
 from sensorium.speech.transcribe import TranscribeOptions, normalize_language, resolve_model_name
@@ -58,6 +63,9 @@ async def create_transcription(
                                Form(description="Output format.")] = "json",
     timestamp_granularities: Annotated[list[Literal["word", "segment"]] | None, Form(
         alias="timestamp_granularities[]", description="`word` and/or `segment` (verbose_json).")] = None,
+    stream: Annotated[bool, Form(description="Stream the text as server-sent events while it is decoded: "
+                                 "`transcript.text.delta` events, then one `transcript.text.done` (as OpenAI does). "
+                                 "Only with `response_format` json or text.")] = False,
 ) -> Any:
     settings = services.settings
     lang = normalize_language(language)
@@ -66,6 +74,11 @@ async def create_transcription(
     words = "word" in granularities and response_format == "verbose_json"
     opts = TranscribeOptions(language=lang, word_timestamps=words, include_timestamps=True,
                              prompt=prompt, temperature=temperature or None, model=requested)
+    if stream and response_format not in ("json", "text"):
+        raise SensoriumError(ErrorCode.VALIDATION_ERROR, "stream=true works with response_format json or text only.",
+                             details={"param": "stream"})
+    if stream:
+        return await _stream_transcription(services, file, opts)
     with Workspace(settings.tmp_dir) as ws:
         up = await receive_upload(file, ws, settings, ("audio", "video"), field="file")
         if not up.info.has_audio:
@@ -107,3 +120,55 @@ def list_models(services: ServicesDep) -> dict[str, Any]:
         {"id": mid, "object": "model", "created": created, "owned_by": "sensorium"}
         for mid in ("whisper-1", "tiny.en", "base")
     ]}
+
+
+async def _stream_transcription(services: Services, file: UploadFile, opts: TranscribeOptions) -> StreamingResponse:
+    """Transcribe with segments pushed as SSE deltas; errors before the first segment answer as usual."""
+    ws = Workspace(services.settings.tmp_dir)
+    try:
+        up = await receive_upload(file, ws, services.settings, ("audio", "video"), field="file")
+        if not up.info.has_audio:
+            raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The file has no audio track.", details={"param": "file"})
+        loop = asyncio.get_running_loop()
+        texts: asyncio.Queue[str] = asyncio.Queue()
+        task = asyncio.ensure_future(services.limiter.run(lambda stop: services.speech.transcribe_file(
+            up.path, opts, check=checker(stop), on_segment=lambda seg: loop.call_soon_threadsafe(texts.put_nowait,
+                                                                                                  seg.text))))
+        first = asyncio.ensure_future(texts.get())
+        await asyncio.wait({first, task}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done() and not first.done() and task.exception() is not None:
+            first.cancel()
+            raise task.exception()  # type: ignore[misc]
+    except BaseException:
+        ws.cleanup()
+        raise
+
+    async def events() -> AsyncIterator[str]:
+        parts: list[str] = []
+
+        def delta(text: str) -> str:
+            piece = text if not parts else " " + text
+            parts.append(piece)
+            return f"data: {json.dumps({'type': 'transcript.text.delta', 'delta': piece})}\n\n"
+
+        try:
+            pending: asyncio.Future[str] = first
+            while True:
+                await asyncio.wait({pending, task}, return_when=asyncio.FIRST_COMPLETED)
+                if pending.done():
+                    yield delta(pending.result())
+                    pending = asyncio.ensure_future(texts.get())
+                    continue
+                pending.cancel()  # the transcription ended: what is left is already queued
+                while not texts.empty():
+                    yield delta(texts.get_nowait())
+                break
+            try:
+                result = task.result()
+                yield f"data: {json.dumps({'type': 'transcript.text.done', 'text': result.transcription})}\n\n"
+            except SensoriumError as exc:
+                yield f"data: {json.dumps({'type': 'error', **openai_error(exc)['error']})}\n\n"
+        finally:
+            ws.cleanup()
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
