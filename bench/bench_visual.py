@@ -113,7 +113,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--video-runs", type=int, default=5)
-    ap.add_argument("--clip", type=Path, default=Path(tempfile.gettempdir()) / "sensorium-bench" / "clip1080p30s-veryfast.mp4")
+    ap.add_argument("--clip", type=Path,
+                    default=Path(tempfile.gettempdir()) / "sensorium-bench" / "clip1080p30s-veryfast.mp4")
     args = ap.parse_args()
 
     import cv2
@@ -121,8 +122,9 @@ def main() -> None:
     from sensorium.config import Settings
     from sensorium.media.video import frames_at, iter_frames, probe_video, uniform_times
     from sensorium.models.catalog import build_registry
-    from sensorium.vision.image import ImageOptions, analyze_image_file
-    from sensorium.vision.video import VideoOptions, analyze_video_file
+    from sensorium.vision.image import analyze_image_file
+    from sensorium.vision.schemas import ImageOptions, VideoOptions
+    from sensorium.vision.video import analyze_video
 
     work = Path(tempfile.mkdtemp(prefix="bench-visual-"))
     settings = Settings(_env_file=None, model_dirs=[SHARED / "models"], data_dir=work / "data", log_dir=work / "logs",
@@ -134,7 +136,8 @@ def main() -> None:
     for name in ("bus", "zidane"):
         path = SHARED / "testdata" / "images" / f"{name}.jpg"
         analyze_image_file(path, registry, settings, ImageOptions())  # warm-up: loads every model
-        walls, cpus, res = timed(lambda p=path: analyze_image_file(p, registry, settings, ImageOptions()), args.runs)
+        walls, cpus, res = timed(lambda p=path: analyze_image_file(p, registry, settings, ImageOptions())
+                                 .dump_with_run_info(), args.runs)
         stages = res["timings_ms"]
         report["image"][name] = {**summary(walls, cpus), "last_stage_ms": stages,
                                  "objects": res["object_counts"], "text_lines": len(res["text"]["lines"])}
@@ -153,9 +156,9 @@ def main() -> None:
     for label, n, mode in (("5_frames_uniform", 5, "uniform"), ("20_frames_uniform", 20, "uniform"),
                            ("5_frames_keyframes", 5, "keyframes")):
         opts = VideoOptions(num_frames=n, frame_sampling=mode)
-        analyze_video_file(clip, registry, settings, opts)  # warm
+        analyze_video(clip, registry, settings, opts)  # warm (the clip has no audio track)
         runs = args.video_runs if mode == "uniform" else max(2, args.video_runs // 2)
-        walls, cpus, res = timed(lambda o=opts: analyze_video_file(clip, registry, settings, o), runs)
+        walls, cpus, res = timed(lambda o=opts: analyze_video(clip, registry, settings, o).dump_with_run_info(), runs)
         report["video"][label] = {**summary(walls, cpus), "last_stage_ms": res["timings_ms"],
                                   "frames": len(res["frames"]),
                                   "scene_changes": res["summary"].get("scene_changes")}
@@ -177,7 +180,8 @@ def main() -> None:
         return out
 
     cv_w, cv_c, cv_frames = timed(naive, 5)
-    same = [float(np.abs(a.image.astype(np.int16) - b.astype(np.int16)).mean()) for a, b in zip(ours, cv_frames, strict=False)]
+    same = [float(np.abs(a.image.astype(np.int16) - b.astype(np.int16)).mean())
+            for a, b in zip(ours, cv_frames, strict=False)]
     seq_w, seq_c, nseq = timed(lambda: sum(1 for _ in iter_frames(clip, stride=30, max_side=640)), 1)
     ours_fps, cv_fps = 20 / statistics.median(ours_w), len(cv_frames) / statistics.median(cv_w)
     report["extraction"] = {
@@ -205,11 +209,13 @@ def main() -> None:
           f"load {report['machine']['loadavg_start']} -> {report['machine']['loadavg_end']}")
     print(f"{'case':48} {'runs':>4} {'p50 s':>8} {'p95 s':>8} {'min s':>8} {'cpu s':>8}")
     for name, r in rows:
-        print(f"{name:48} {r['runs']:>4} {r['p50_s']:>8.3f} {r['p95_s']:>8.3f} {r['min_s']:>8.3f} {r['cpu_s_p50']:>8.3f}")
+        print(f"{name:48} {r['runs']:>4} {r['p50_s']:>8.3f} {r['p95_s']:>8.3f} {r['min_s']:>8.3f} "
+              f"{r['cpu_s_p50']:>8.3f}")
     ex = report["extraction"]
     print(f"frame extraction: PyAV {ex['pyav_seek_forward']['frames_per_s']} frames/s vs OpenCV "
           f"{ex['opencv_naive_seek']['frames_per_s']} frames/s -> x{ex['speedup_pyav_vs_opencv']} "
-          f"(mean pixel diff {ex['mean_abs_pixel_diff_vs_opencv']}); full decode {ex['full_decode_iter_frames']['decode_fps']} fps")
+          f"(mean pixel diff {ex['mean_abs_pixel_diff_vs_opencv']}); "
+          f"full decode {ex['full_decode_iter_frames']['decode_fps']} fps")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2, default=str))
     print(f"wrote {RESULTS}")

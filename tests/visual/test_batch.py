@@ -1,5 +1,5 @@
 """POST /api/analyze/batch: mixed files routed by sniffed type, one result or error per file, in order;
-and the CLI's `analyze_path` dispatcher."""
+and the CLI's `VisionService.analyze_path` dispatcher."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from sensorium.vision.dispatch import AnalyzeOptions, analyze_path
+from sensorium.vision.schemas import AnalyzeOptions
 from tests.visual import media
 
 
@@ -72,13 +72,14 @@ def test_batch_bad_file_does_not_fail_the_batch(client: TestClient, media_dir: P
 
 def test_dispatch_routes_by_content(services, shared_dir: Path, media_dir: Path) -> None:
     seen: list[float] = []
-    out = analyze_path(shared_dir / "testdata" / "images" / "bus.jpg", services,
-                       AnalyzeOptions(prompt="is there a bus?"), progress=seen.append)
-    assert out["type"] == "image_analysis" and out["result"]["answer"].startswith("Yes")
+    out = services.vision.analyze_path(shared_dir / "testdata" / "images" / "bus.jpg",
+                                       AnalyzeOptions(prompt="is there a bus?"), progress=seen.append)
+    assert out.type == "image_analysis" and out.result.answer.startswith("Yes")
     assert seen and seen[-1] == 1.0
     clip = media.cut_clip(media_dir / "dispatch.mp4", cut_at=1.0, duration=2.0, fps=10)
     seen.clear()
-    out = analyze_path(clip, services, AnalyzeOptions(num_frames=3, frame_sampling="keyframes"), progress=seen.append)
-    assert out["type"] == "video_analysis" and out["result"]["frame_sampling"] == "keyframes"
-    assert len(out["result"]["summary"]["scene_changes"]) == 1
+    out = services.vision.analyze_path(clip, AnalyzeOptions(num_frames=3, frame_sampling="keyframes"),
+                                       progress=seen.append)
+    assert out.type == "video_analysis" and out.result.frame_sampling == "keyframes"
+    assert len(out.result.summary.scene_changes) == 1
     assert seen == sorted(seen) and seen[-1] == 1.0

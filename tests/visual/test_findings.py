@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from sensorium.vision import describe as words
-from sensorium.vision.image import classify_posture, color_name, dominant_colors, image_quality
+from sensorium.vision.answer import answer_question
+from sensorium.vision.colors import color_name, dominant_colors, image_quality
+from sensorium.vision.people import classify_posture
+from sensorium.vision.schemas import Findings
 
 
 @pytest.mark.parametrize(
@@ -24,17 +27,17 @@ def test_dominant_colors_fractions() -> None:
     img[:, :70] = (0, 0, 220)  # BGR red
     img[:, 70:] = (220, 60, 30)  # BGR blue
     cols = dominant_colors(img)
-    assert [c["name"] for c in cols] == ["red", "blue"]
-    assert abs(cols[0]["fraction"] - 0.7) < 0.03
+    assert [c.name for c in cols] == ["red", "blue"]
+    assert abs(cols[0].fraction - 0.7) < 0.03
 
 
 def test_quality_labels() -> None:
     flat = np.full((200, 200, 3), 20, np.uint8)
     q = image_quality(flat)
-    assert q["brightness_label"] == "dark" and q["sharpness_label"] == "blurry"
+    assert q.brightness_label == "dark" and q.sharpness_label == "blurry"
     rng = np.random.default_rng(0)
     busy = rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)
-    assert image_quality(busy)["sharpness_label"] == "sharp"
+    assert image_quality(busy).sharpness_label == "sharp"
 
 
 def _skeleton(facing_camera: bool = True, sitting: bool = False) -> np.ndarray:
@@ -57,14 +60,14 @@ def _skeleton(facing_camera: bool = True, sitting: bool = False) -> np.ndarray:
 
 
 def test_posture_geometry() -> None:
-    assert classify_posture(_skeleton())["posture"] == "standing"
-    assert classify_posture(_skeleton())["facing"] == "camera"
-    assert classify_posture(_skeleton(facing_camera=False))["facing"] == "away"
-    assert classify_posture(_skeleton(sitting=True))["posture"] == "sitting"
+    assert classify_posture(_skeleton()).posture == "standing"
+    assert classify_posture(_skeleton()).facing == "camera"
+    assert classify_posture(_skeleton(facing_camera=False)).facing == "away"
+    assert classify_posture(_skeleton(sitting=True)).posture == "sitting"
     lying = _skeleton()[:, [1, 0, 2, 3]]  # swap x and y: the body is horizontal
-    assert classify_posture(lying)["posture"] == "lying"
+    assert classify_posture(lying).posture == "lying"
     cut = _skeleton()
-    assert classify_posture(cut, size=(400, 300))["posture"] == "unknown"  # legs below the picture
+    assert classify_posture(cut, size=(400, 300)).posture == "unknown"  # legs below the picture
 
 
 def test_wording() -> None:
@@ -72,23 +75,29 @@ def test_wording() -> None:
     assert words.counted("bus", 2) == "two buses" and words.counted("knife", 2) == "two knives"
     assert words.counted("umbrella", 1) == "an umbrella" and words.counted("wine glass", 13) == "13 wine glasses"
     assert words.join_words(["a", "b", "c"]) == "a, b and c"
-    assert words._trim("One sentence here. Another one that is long.", 25) == "One sentence here."
-    assert len(words._trim("word " * 50, 30)) <= 30
+    assert words.trim("One sentence here. Another one that is long.", 25) == "One sentence here."
+    assert len(words.trim("word " * 50, 30)) <= 30
 
 
 def test_question_parsing_on_findings() -> None:
-    f = {
+    # (a Findings needs each face's box/score/scores, each colour's hex/rgb/fraction and the contrast)
+    f = Findings.model_validate({
         "objects": [{"label": "dog", "score": 0.9, "box": [0, 0, 50, 50], "color": "brown"},
                     {"label": "dog", "score": 0.8, "box": [60, 0, 100, 50], "color": "brown"},
                     {"label": "person", "score": 0.9, "box": [0, 0, 10, 10]}],
         "object_counts": {"dog": 2, "person": 1},
-        "people": {"count": 1, "faces": [{"expression": "happy", "smiling": True}], "poses": []},
+        "people": {"count": 1, "faces": [{"box": [2, 1, 8, 5], "score": 0.9, "expression": "happy",
+                                          "expression_scores": None, "smiling": True}], "poses": []},
         "text": {"lines": [{"text": "OPEN"}]},
-        "colors": {"dominant": [{"name": "green"}, {"name": "white"}]},
-        "quality": {"brightness": 0.5, "brightness_label": "normal", "sharpness": 300, "sharpness_label": "sharp"},
+        "colors": {"dominant": [{"name": "green", "hex": "#00a000", "rgb": [0, 160, 0], "fraction": 0.6},
+                                {"name": "white", "hex": "#ffffff", "rgb": [255, 255, 255], "fraction": 0.4}]},
+        "quality": {"brightness": 0.5, "brightness_label": "normal", "contrast": 0.2, "sharpness": 300,
+                    "sharpness_label": "sharp"},
         "image": {"width": 100, "height": 100},
-    }
-    ask = lambda q: words.answer_question(q, f)["answer"]  # noqa: E731
+    })
+    def ask(q: str) -> str:
+        return answer_question(q, f).answer
+
     assert ask("How many dogs are there?") == "There are two dogs."
     assert ask("Are there any puppies?").startswith("Yes, there are two dogs")
     assert ask("Is there a cat?") == "No cat was detected."
@@ -98,7 +107,7 @@ def test_question_parsing_on_findings() -> None:
     assert ask("What does the sign say?") == 'The text reads: "OPEN"'
     assert ask("Where is the person?") == "A person: at the top left."
     assert ask("Is it blurry?").startswith("The image looks sharp")
-    assert words.answer_question("Why is the sky blue?", f)["answerable"] is False
+    assert answer_question("Why is the sky blue?", f).answerable is False
 
 
 @pytest.mark.parametrize("kind", ["webp", "bmp", "cmyk-jpeg", "gray16-png", "rgba-png", "palette-transparent-gif"])

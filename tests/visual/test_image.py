@@ -153,7 +153,8 @@ def test_rendered_text_is_read_back(client: TestClient, media_dir: Path) -> None
     assert "SENSORIUM OPEN DAY" in res["description"]
     # boxes in reading order, inside the image
     ys = [min(p[1] for p in t["box"]) for t in res["text"]["lines"]]
-    assert ys == sorted(ys) and all(0 <= p[0] <= 900 and 0 <= p[1] <= 360 for t in res["text"]["lines"] for p in t["box"])
+    assert ys == sorted(ys) and all(0 <= p[0] <= 900 and 0 <= p[1] <= 360
+                                    for t in res["text"]["lines"] for p in t["box"])
     assert res["objects"] == []
 
 
@@ -228,7 +229,8 @@ def test_missing_models_are_reported_not_invented(settings, shared_dir: Path) ->
     from sensorium.models.catalog import all_specs
     from sensorium.models.registry import ModelRegistry
     from sensorium.models.resolver import WeightsNotFound
-    from sensorium.vision.image import ImageOptions, analyze_image_file
+    from sensorium.vision.image import analyze_image_file
+    from sensorium.vision.schemas import ImageOptions
 
     def absent(resolver):
         raise WeightsNotFound("weights not found (test)")
@@ -243,7 +245,7 @@ def test_missing_models_are_reported_not_invented(settings, shared_dir: Path) ->
     opts = ImageOptions(pose=False, face_mesh=False, ocr=False)
     reg = registry_without("open-nsfw", "fer-expression")
     try:
-        res = analyze_image_file(photo, reg, settings, opts)
+        res = analyze_image_file(photo, reg, settings, opts).model_dump(mode="json")
     finally:
         reg.close()
     assert res["nsfw_score"] is None and res["people"]["count"] == 2

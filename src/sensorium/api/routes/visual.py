@@ -9,15 +9,23 @@ from fastapi import APIRouter, File, Form, UploadFile
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from sensorium.api.deps import ServicesDep
-from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
+from sensorium.api.envelope import ANALYSIS_ERRORS, Envelope, error_responses, ok
+from sensorium.api.submit import accepted
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.store.files import Workspace, sanitize_filename
-from sensorium.vision.dispatch import AnalyzeOptions, analyze_path
-from sensorium.vision.image import ImageOptions, analyze_image_file
-from sensorium.vision.service import KIND as VIDEO_JOB
-from sensorium.vision.video import MAX_FRAMES, VideoOptions, analyze_video_file, options_to_params, validate_options
+from sensorium.vision.schemas import (
+    MAX_FRAMES,
+    AnalyzeOptions,
+    BatchResult,
+    ImageAnalysis,
+    ImageOptions,
+    RunInfo,
+    VideoAnalysis,
+    VideoOptions,
+)
+from sensorium.vision.service import BatchItem
 
 router = APIRouter(tags=["visual"])
 
@@ -38,11 +46,10 @@ MaxLengthField = Annotated[
 ]
 
 
-def _meta(result: dict[str, Any], t0: float, **extra: Any) -> dict[str, Any]:
-    models = result.pop("models", [])
-    timings = result.pop("timings_ms", {})
-    return {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1), "model": ", ".join(models),
-            "models": models, "timings_ms": timings, **extra}
+def _meta(result: RunInfo, t0: float, **extra: Any) -> dict[str, Any]:
+    """`metadata` of an image or video answer: the models and per-stage timings go here."""
+    return {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1), "model": ", ".join(result.models),
+            "models": result.models, "timings_ms": result.timings_ms, **extra}
 
 
 @router.post(
@@ -62,6 +69,7 @@ def _meta(result: dict[str, Any], t0: float, **extra: Any) -> dict[str, Any]:
         "bombs, get FILE_TOO_LARGE before decoding). EXIF orientation is applied; boxes refer to the upright "
         "image. Images under 32 px get colours and quality only (said in `notes`)."
     ),
+    response_model=Envelope[ImageAnalysis],
     responses=error_responses(*ANALYSIS_ERRORS),
 )
 async def analyze_image(
@@ -75,8 +83,8 @@ async def analyze_image(
     with Workspace(settings.tmp_dir) as ws:
         up = await receive_upload(image, ws, settings, ("image",), field="image")
         t0 = time.perf_counter()
-        result = await services.limiter.run(lambda stop: analyze_image_file(
-            up.path, services.registry, settings, opts, check=checker(stop)))
+        result = await services.limiter.run(
+            lambda stop: services.vision.analyze_image_file(up.path, opts, check=checker(stop)))
     return ok("image_analysis", result, **_meta(result, t0, filename=up.filename, format=up.info.format))
 
 
@@ -96,6 +104,7 @@ async def analyze_image(
         "(YAMNet). Also `duration`, `fps`, `resolution`. MP4, AVI, MOV, MKV up to 100 MB. `async=true` queues "
         "a job and answers 202 with its id (poll `/api/jobs/{id}`)."
     ),
+    response_model=Envelope[VideoAnalysis],
     responses={202: {"description": "Queued as a job (async=true): `data.result.job_id`, `status_url`."},
                **error_responses(*ANALYSIS_ERRORS)},
 )
@@ -114,18 +123,16 @@ async def analyze_video(
     run_async: Annotated[bool, Form(alias="async", description="Run as a background job (202 + job id).")] = False,
 ) -> Any:
     settings = services.settings
-    opts = validate_options(VideoOptions(num_frames=num_frames, prompt=(prompt or "").strip() or None,
-                                         include_timestamps=include_timestamps, frame_sampling=frame_sampling,
-                                         max_length=max_length))
+    opts = VideoOptions(num_frames=num_frames, prompt=(prompt or "").strip() or None,
+                        include_timestamps=include_timestamps, frame_sampling=frame_sampling,
+                        max_length=max_length).checked()
     with Workspace(settings.tmp_dir) as ws:
         up = await receive_upload(video, ws, settings, ("video",), field="video")
         if run_async:
-            from sensorium.api.submit import submit_upload_job
-
-            return submit_upload_job(services, VIDEO_JOB, up, {"options": options_to_params(opts)})
+            return accepted(services.vision.submit_video(up.path, up.filename, opts))
         t0 = time.perf_counter()
-        result = await services.limiter.run(lambda stop: analyze_video_file(
-            up.path, services.registry, settings, opts, check=checker(stop)))
+        result = await services.limiter.run(
+            lambda stop: services.vision.analyze_video_file(up.path, opts, check=checker(stop)))
     return ok("video_analysis", result, **_meta(result, t0, filename=up.filename, format=up.info.format))
 
 
@@ -139,6 +146,7 @@ async def analyze_video(
         "error: {code, message}}` — a bad file never fails the batch. More than 10 files (or none) is a "
         "VALIDATION_ERROR. The request body may be up to MAX_REQUEST_SIZE_MB; each file keeps its type's limit."
     ),
+    response_model=Envelope[BatchResult],
     responses=error_responses(*ANALYSIS_ERRORS),
 )
 async def analyze_batch(
@@ -159,41 +167,14 @@ async def analyze_batch(
                              details={"param": "files", "max": MAX_BATCH_FILES, "received": len(uploads)})
     opts = AnalyzeOptions(prompt=(prompt or "").strip() or None, num_frames=num_frames, max_length=max_length)
     t0 = time.perf_counter()
-    results: list[dict[str, Any]] = []
     with Workspace(settings.tmp_dir) as ws:
-        stored: list[Any] = []
+        items: list[BatchItem] = []
         for i, f in enumerate(uploads):
             try:
-                stored.append(await receive_upload(f, ws, settings, field=f"files[{i}]"))
+                up = await receive_upload(f, ws, settings, field=f"files[{i}]")
+                items.append(BatchItem(filename=up.filename or sanitize_filename(f.filename), path=up.path))
             except SensoriumError as exc:
-                stored.append(exc)
-
-        def work(stop: Any) -> list[dict[str, Any]]:
-            check = checker(stop)
-            out = []
-            for i, (f, up) in enumerate(zip(uploads, stored, strict=True)):
-                entry: dict[str, Any] = {"index": i, "filename": getattr(up, "filename", None) or sanitize_filename(f.filename)}
-                if isinstance(up, SensoriumError):
-                    out.append({**entry, "success": False, "error": up.to_dict()})
-                    continue
-                check()
-                try:
-                    res = analyze_path(up.path, services, opts)
-                    r = res["result"]
-                    meta = res["metadata"]
-                    if isinstance(r, dict):
-                        meta["models"] = r.pop("models", None)
-                        meta["timings_ms"] = r.pop("timings_ms", None)
-                    out.append({**entry, "success": True, "type": res["type"], "result": r, "metadata": meta})
-                except SensoriumError as exc:
-                    out.append({**entry, "success": False, "error": exc.to_dict()})
-                except MemoryError:
-                    out.append({**entry, "success": False,
-                                "error": {"code": ErrorCode.OUT_OF_MEMORY.value, "message": "Out of memory."}})
-            return out
-
-        results = await services.limiter.run(work)
-    ok_count = sum(1 for r in results if r["success"])
-    return ok("batch_analysis", {"results": results, "total": len(results), "succeeded": ok_count,
-                                 "failed": len(results) - ok_count},
-              processing_time_ms=round((time.perf_counter() - t0) * 1000, 1), model=None)
+                items.append(BatchItem(filename=sanitize_filename(f.filename), error=exc))
+        result = await services.limiter.run(
+            lambda stop: services.vision.analyze_batch(items, opts, check=checker(stop)))
+    return ok("batch_analysis", result, processing_time_ms=round((time.perf_counter() - t0) * 1000, 1), model=None)
