@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -33,12 +32,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/sensorium-numba-cache")
 
-from sensorium.config import Settings  # noqa: E402
-from sensorium.models.catalog import build_registry  # noqa: E402
-from sensorium.sound import library as lib  # noqa: E402
-from sensorium.sound import search as ss  # noqa: E402
+from sensorium.config import Settings  # noqa: E402 - after the sys.path and environment set-up above
+from sensorium.services import Services, build_services  # noqa: E402
 from sensorium.store.vectors import CollectionSchema, LanceVectorStore  # noqa: E402
-from tests.sound.sounds import clicks, noise, rain, save, tone  # noqa: E402
+from testkit.sounds import clicks, noise, rain, save, tone  # noqa: E402
 
 
 def machine() -> dict:
@@ -61,10 +58,8 @@ def make_clips(folder: Path, n: int, seconds: float = 5.0) -> None:
         save(folder / f"clip_{i:04d}.wav", makers[i % 4](i))
 
 
-def bench_indexing(data: Path, n: int, registry) -> tuple[dict, Settings]:
-    settings = Settings(_env_file=None, data_dir=data / "data", model_dirs=[ROOT.parent / "shared" / "models"],
-                        model_ttl_seconds=-1, model_cache_dir=data / "cache")
-    services = SimpleNamespace(settings=settings, registry=registry)
+def bench_indexing(data: Path, n: int, services: Services) -> dict:
+    registry = services.registry
     folder = data / "clips"
     make_clips(folder, n)
     for name in ("yamnet", "aisfx", "minilm"):
@@ -73,27 +68,26 @@ def bench_indexing(data: Path, n: int, registry) -> tuple[dict, Settings]:
     for mode, sfx in (("yamnet+aisfx", True), ("yamnet_only", False)):
         name = "bench_" + mode.replace("+", "_")
         t0 = time.perf_counter()
-        summary = lib.index_library(folder, name, services, sfx_embeddings=sfx)
+        summary = services.sound.index_library(folder, name, sfx_embeddings=sfx)
         secs = time.perf_counter() - t0
-        assert summary["indexed"] == n and not summary["failed"], summary
+        assert summary.indexed == n and not summary.failed, summary
         t1 = time.perf_counter()
-        again = lib.index_library(folder, name, services, sfx_embeddings=sfx)
+        again = services.sound.index_library(folder, name, sfx_embeddings=sfx)
         secs_again = time.perf_counter() - t1
         out[mode] = {"clips": n, "clip_seconds": 5.0, "seconds": round(secs, 3),
                      "clips_per_second": round(n / secs, 2),
                      "realtime_factor": round(n * 5.0 / secs, 1),
-                     "reindex_unchanged_seconds": round(secs_again, 3), "unchanged": again["unchanged"]}
-    return out, settings
+                     "reindex_unchanged_seconds": round(secs_again, 3), "unchanged": again.unchanged}
+    return out
 
 
-def bench_text_search(settings: Settings, registry, queries: int = 30) -> dict:
+def bench_text_search(services: Services, queries: int = 30) -> dict:
     words = ["rain", "a beep tone", "static hiss", "clock ticking", "speech", "water drops on a roof"]
-    ss.search_text("warm up", collection="bench_yamnet_aisfx", settings=settings, registry=registry)
+    services.sound.search_text("warm up", collection="bench_yamnet_aisfx")
     lat = []
     for i in range(queries):
         t0 = time.perf_counter()
-        ss.search_text(words[i % len(words)], collection="bench_yamnet_aisfx", settings=settings,
-                       registry=registry, top_k=10)
+        services.sound.search_text(words[i % len(words)], collection="bench_yamnet_aisfx", top_k=10)
         lat.append((time.perf_counter() - t0) * 1000)
     return {"queries": queries, "p50_ms": round(pct(lat, 50), 2), "p95_ms": round(pct(lat, 95), 2)}
 
@@ -162,12 +156,13 @@ def main() -> None:
     load_before = [round(x, 2) for x in os.getloadavg()]
     work = Path(tempfile.mkdtemp(prefix="bench-sound-"))
     try:
-        settings0 = Settings(_env_file=None, data_dir=work / "data",
-                             model_dirs=[ROOT.parent / "shared" / "models"], model_ttl_seconds=-1)
-        registry = build_registry(settings0)
+        settings = Settings(_env_file=None, data_dir=work / "data", model_dirs=[ROOT.parent / "shared" / "models"],
+                            model_ttl_seconds=-1, model_cache_dir=work / "cache", job_workers=0)
+        services = build_services(settings)
         print(f"indexing {args.clips} generated 5 s clips ...", flush=True)
-        indexing, settings = bench_indexing(work, args.clips, registry)
-        text = bench_text_search(settings, registry)
+        indexing = bench_indexing(work, args.clips, services)
+        text = bench_text_search(services)
+        services.close()
         print("search latency (k=10, cosine, 512-d) ...", flush=True)
         search = bench_search(work, sizes, args.queries)
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.sound.sounds import build_library
+from testkit.sounds import build_library
 
 COLLECTION = "sndtest"
 
@@ -34,10 +34,8 @@ def sound_library(session_tmp: Path, speak, need_models) -> tuple[Path, dict[str
 
 @pytest.fixture(scope="session")
 def indexed(sound_library, services) -> dict[str, Any]:
-    from sensorium.sound.library import index_library
-
     root, _ = sound_library
     calls: list[tuple[float, str]] = []
-    summary = index_library(root, COLLECTION, services, lambda f, m: calls.append((f, m)))
+    summary = services.sound.index_library(root, COLLECTION, lambda f, m: calls.append((f, m))).model_dump()
     summary["_progress"] = calls
     return summary

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from testkit.sounds import save, tone
 from tests.sound.conftest import COLLECTION
-from tests.sound.sounds import save, tone
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +142,7 @@ def test_synthesize_soundscape(client, indexed) -> None:
     assert scape["duration"] == pytest.approx(5.0) and scape["channels"] == 2 and scape["layers"]
     wav = client.get(scape["audio_url"])
     assert wav.status_code == 200 and wav.content[:4] == b"RIFF"
-    path = Path(client.app.state.services.jobs.workdir(scape["job_id"])) / "outputs" / "soundscape.wav"
+    path = Path(client.app.state.services.sound.soundscape_file(scape["job_id"]).path)
     audio = load_audio(path, sr=44100, mono=False)
     assert audio.shape == (2, 5 * 44100)
     rms_db = 20 * np.log10(np.sqrt(np.mean(audio ** 2)))

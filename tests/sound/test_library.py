@@ -12,13 +12,13 @@ import pytest
 
 from sensorium.errors import SensoriumError
 from sensorium.sound import library as lib
-from sensorium.store.vectors import open_store
+from sensorium.sound import sidecars
+from testkit.sounds import rain, save, tone
 from tests.sound.conftest import COLLECTION
-from tests.sound.sounds import rain, save, tone
 
 
-def rows_by_name(settings) -> dict[str, dict]:
-    store = open_store(settings)
+def rows_by_name(services) -> dict[str, dict]:
+    store = services.vectors
     return {r["fname"]: r for r in store.rows(lib.table_name(COLLECTION))}
 
 
@@ -35,9 +35,9 @@ def test_index_summary_and_bad_files(indexed, sound_library) -> None:
     assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
 
 
-def test_rows_hold_facts_profiles_and_embeddings(indexed, sound_library, settings) -> None:
+def test_rows_hold_facts_profiles_and_embeddings(indexed, sound_library, services) -> None:
     _, kinds = sound_library
-    rows = rows_by_name(settings)
+    rows = rows_by_name(services)
     ogg = rows[kinds["noise"][1].name]
     assert ogg["format"] == "ogg" and ogg["orig_sr"] == 48000 and ogg["channels"] == 1
     wav = rows[kinds["tones"][0].name]
@@ -62,10 +62,10 @@ def test_incremental_reindex(tmp_path: Path, sound_library, services) -> None:
     for p in picks:
         shutil.copy2(p, work / p.name)
     name = "incremental"
-    first = lib.index_library(work, name, services, sfx_embeddings=False)
-    assert (first["indexed"], first["unchanged"], first["failed"]) == (4, 0, [])
-    again = lib.index_library(work, name, services, sfx_embeddings=False)
-    assert (again["indexed"], again["reindexed"], again["updated"], again["unchanged"]) == (0, 0, 0, 4)
+    first = services.sound.index_library(work, name, sfx_embeddings=False)
+    assert (first.indexed, first.unchanged, first.failed) == (4, 0, [])
+    again = services.sound.index_library(work, name, sfx_embeddings=False)
+    assert (again.indexed, again.reindexed, again.updated, again.unchanged) == (0, 0, 0, 4)
     # same bytes, new mtime: hash says unchanged -> facts refreshed, no analysis
     t = work / picks[0].name
     os.utime(t, (t.stat().st_atime, t.stat().st_mtime + 100))
@@ -75,37 +75,35 @@ def test_incremental_reindex(tmp_path: Path, sound_library, services) -> None:
     save(work / "new_rain.wav", rain(3.0, 42))
     (work / "captions.json").write_text(json.dumps([{"filename": picks[3].name,
                                                      "caption": "hiss of an old radio", "tags": "radio;hiss"}]))
-    third = lib.index_library(work, name, services, sfx_embeddings=False)
-    assert third["indexed"] == 1 and third["reindexed"] == 1 and third["removed"] == 1
-    assert third["updated"] == 2 and third["unchanged"] == 0 and third["total"] == 4
-    rows = {r["fname"]: r for r in open_store(services.settings).rows(lib.table_name(name))}
+    third = services.sound.index_library(work, name, sfx_embeddings=False)
+    assert third.indexed == 1 and third.reindexed == 1 and third.removed == 1
+    assert third.updated == 2 and third.unchanged == 0 and third.total == 4
+    rows = {r["fname"]: r for r in services.vectors.rows(lib.table_name(name))}
     assert picks[2].name not in rows and "new_rain.wav" in rows
     assert rows[picks[3].name]["caption"] == "hiss of an old radio"
     assert rows[picks[3].name]["labels"] == ["radio", "hiss"]
     assert rows[picks[1].name]["duration"] == pytest.approx(3.0, abs=0.01)
     assert rows["new_rain.wav"]["has_aisfx"] == 0
-    assert lib.delete_collection(services.settings, name)
+    assert services.sound.delete_collection(name).deleted
     with pytest.raises(SensoriumError) as err:
-        lib.delete_collection(services.settings, name)
+        services.sound.delete_collection(name)
     assert err.value.code.value == "NOT_FOUND"
 
 
 def test_empty_folder_gives_empty_collection(tmp_path: Path, services) -> None:
-    from sensorium.sound.search import search_text
-
-    summary = lib.index_library(tmp_path, "emptylib", services)
-    assert summary["total"] == 0 and summary["files_seen"] == 0
-    res = search_text("rain", collection="emptylib", settings=services.settings, registry=services.registry)
-    assert res["results"] == [] and res["total_results"] == 0
-    lib.delete_collection(services.settings, "emptylib")
+    summary = services.sound.index_library(tmp_path, "emptylib")
+    assert summary.total == 0 and summary.files_seen == 0
+    res = services.sound.search_text("rain", collection="emptylib")
+    assert res.results == [] and res.total_results == 0
+    services.sound.delete_collection("emptylib")
 
 
 def test_bad_arguments(tmp_path: Path, services) -> None:
     with pytest.raises(SensoriumError) as err:
-        lib.index_library(tmp_path / "missing", "x", services)
+        services.sound.index_library(tmp_path / "missing", "x")
     assert err.value.code.value == "VALIDATION_ERROR"
     with pytest.raises(SensoriumError) as err:
-        lib.index_library(tmp_path, "../etc", services)
+        services.sound.index_library(tmp_path, "../etc")
     assert err.value.code.value == "VALIDATION_ERROR"
 
 
@@ -114,7 +112,7 @@ def test_sidecar_formats(tmp_path: Path) -> None:
     (tmp_path / "sub" / "x.wav").write_bytes(b"")
     (tmp_path / "meta.csv").write_text("filename;description;category;fold\nsub/x.wav;A door slams;Doors|Wood;3\n")
     (tmp_path / "sub" / "x.wav.json").write_text(json.dumps({"labels": ["slam"], "mic": "MKH416"}))
-    side = lib.Sidecars()
+    side = sidecars.Sidecars()
     side.load_table(tmp_path / "meta.csv", tmp_path)
     side.load_table(tmp_path / "sub" / "x.wav.json", tmp_path)
     entry = side.lookup("sub/x.wav")

@@ -1,8 +1,7 @@
-"""`sensorium library ...`: index, list, search and delete sound collections (mounted by cli.py)."""
+"""`sensorium library ...`: index, list, search and delete sound collections (mounted by cli/main.py)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +9,7 @@ import typer
 
 from sensorium.cli.common import fail, open_services, out, progress_bar
 from sensorium.errors import SensoriumError
+from sensorium.sound.schemas import DEFAULT_COLLECTION, DEFAULT_MAX_SECONDS, DEFAULT_THRESHOLD, DEFAULT_TOP_K
 
 library_app = typer.Typer(help="Sound libraries: index a folder, list, search, delete.", no_args_is_help=True)
 
@@ -18,16 +18,15 @@ library_app = typer.Typer(help="Sound libraries: index a folder, list, search, d
 def index(
     directory: Annotated[Path, typer.Argument(help="Folder of sound files (searched recursively).",
                                               exists=True, file_okay=False, readable=True)],
-    name: Annotated[str, typer.Option("--name", "-n", help="Collection name.")] = "default",
-    max_seconds: Annotated[float, typer.Option(help="Analyse at most this many seconds per file.")] = 120.0,
+    name: Annotated[str, typer.Option("--name", "-n", help="Collection name.")] = DEFAULT_COLLECTION,
+    max_seconds: Annotated[float, typer.Option(help="Analyse at most this many seconds per file.")] = (
+        DEFAULT_MAX_SECONDS),
     sfx: Annotated[bool, typer.Option("--sfx/--no-sfx", help="aiSFX embeddings (slower, better "
                                                              "audio-example search).")] = True,
     workers: Annotated[int, typer.Option(help="Files analysed at once.")] = 2,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Index DIRECTORY into a collection (incremental: unchanged files are skipped)."""
-    from sensorium.sound.library import index_library
-
     svc = open_services()
     try:
         with progress_bar() as bar:
@@ -36,20 +35,20 @@ def index(
             def progress(fraction: float, message: str) -> None:
                 bar.update(task, completed=100 * fraction, description=message[:60])
 
-            summary = index_library(directory, name, svc, progress, max_seconds=max_seconds,
-                                    sfx_embeddings=sfx, workers=workers)
+            summary = svc.sound.index_library(directory, name, progress, max_seconds=max_seconds,
+                                              sfx_embeddings=sfx, workers=workers)
     except SensoriumError as exc:
         fail(exc)
     finally:
         svc.close()
     if as_json:
-        out.print_json(json.dumps(summary))
+        out.print_json(summary.model_dump_json())
         return
-    out.print(f"[bold]{name}[/bold]: {summary['total']} clips "
-              f"({summary['indexed']} new, {summary['reindexed']} re-analysed, {summary['updated']} updated, "
-              f"{summary['unchanged']} unchanged, {summary['removed']} removed) in {summary['seconds']:.1f}s")
-    for f in summary["failed"]:
-        out.print(f"  [yellow]skipped[/yellow] {f['path']}: {f['error']}")
+    out.print(f"[bold]{name}[/bold]: {summary.total} clips "
+              f"({summary.indexed} new, {summary.reindexed} re-analysed, {summary.updated} updated, "
+              f"{summary.unchanged} unchanged, {summary.removed} removed) in {summary.seconds:.1f}s")
+    for f in summary.failed:
+        out.print(f"  [yellow]skipped[/yellow] {f.path}: {f.error}")
 
 
 @library_app.command("list")
@@ -57,50 +56,48 @@ def list_collections() -> None:
     """List the sound collections."""
     from rich.table import Table
 
-    from sensorium.config import Settings
-    from sensorium.sound.library import list_collections as cols
-
+    svc = open_services()
+    try:
+        cols = svc.sound.list_collections().collections
+    finally:
+        svc.close()
     table = Table("name", "clips", "duration (s)", "folder", "updated")
-    for c in cols(Settings()):
-        table.add_row(c["name"], str(c["clips"]), f"{c['total_duration']:.1f}", str(c["root"]),
-                      str(c["updated_at"]))
+    for c in cols:
+        table.add_row(c.name, str(c.clips), f"{c.total_duration:.1f}", str(c.root), str(c.updated_at))
     out.print(table)
 
 
 @library_app.command("search")
 def search(
     query: Annotated[str, typer.Argument(help="What the sound is, e.g. 'rain on a tin roof'.")],
-    name: Annotated[str, typer.Option("--name", "-n", help="Collection name.")] = "default",
-    top_k: Annotated[int, typer.Option(help="Results.")] = 10,
-    threshold: Annotated[float, typer.Option(help="Minimum similarity.")] = 0.3,
+    name: Annotated[str, typer.Option("--name", "-n", help="Collection name.")] = DEFAULT_COLLECTION,
+    top_k: Annotated[int, typer.Option(help="Results.")] = DEFAULT_TOP_K,
+    threshold: Annotated[float, typer.Option(help="Minimum similarity.")] = DEFAULT_THRESHOLD,
 ) -> None:
     """Search a collection by text."""
     from rich.table import Table
 
-    from sensorium.sound.search import search_text
-
     svc = open_services()
     try:
-        res = search_text(query, collection=name, settings=svc.settings, registry=svc.registry,
-                          top_k=top_k, similarity_threshold=threshold)
+        res = svc.sound.search_text(query, collection=name, top_k=top_k, similarity_threshold=threshold)
     except SensoriumError as exc:
         fail(exc)
     finally:
         svc.close()
     table = Table("similarity", "file", "reason")
-    for r in res["results"]:
-        table.add_row(f"{r['similarity']:.3f}", r["path"], r["reason"])
+    for r in res.results:
+        table.add_row(f"{r.similarity:.3f}", r.path, r.reason)
     out.print(table)
 
 
 @library_app.command("delete")
 def delete(name: Annotated[str, typer.Argument(help="Collection name.")]) -> None:
     """Delete a collection's index (the sound files are not touched)."""
-    from sensorium.config import Settings
-    from sensorium.sound.library import delete_collection
-
+    svc = open_services()
     try:
-        delete_collection(Settings(), name)
+        svc.sound.delete_collection(name)
     except SensoriumError as exc:
         fail(exc)
+    finally:
+        svc.close()
     out.print(f"deleted {name}")

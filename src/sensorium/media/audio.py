@@ -20,17 +20,20 @@ def load_audio(
     max_seconds: float | None = None,
     check: Callable[[], None] | None = None,
     min_seconds: float = MIN_AUDIO_SECONDS,
+    head_seconds: float | None = None,
 ) -> np.ndarray:
     """Decode the first audio stream to float32 in [-1, 1] at `sr` Hz (mono: shape (n,), else (c, n)).
 
     Raises PROCESSING_FAILED when the stream is missing, corrupt, empty or shorter than
-    `min_seconds`, and VALIDATION_ERROR when it is longer than `max_seconds`.
+    `min_seconds`, and VALIDATION_ERROR when it is longer than `max_seconds`. With `head_seconds`,
+    only the first `head_seconds` are decoded and returned (longer audio is cut, not rejected).
     """
     import av
 
     chunks: list[np.ndarray] = []
     total = 0
     limit = int(max_seconds * sr) if max_seconds else None
+    head = int(head_seconds * sr) if head_seconds else None
     layout = "mono" if mono else "stereo"
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
@@ -39,14 +42,14 @@ def load_audio(
             stream = container.streams.audio[0]
             stream.thread_type = "AUTO"
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=sr)
-            n_frames = 0
-            for frame in container.decode(stream):
-                n_frames += 1
+            for n_frames, frame in enumerate(container.decode(stream), start=1):
                 frame.pts = None
                 for out in resampler.resample(frame):
                     arr = out.to_ndarray()
                     chunks.append(arr)
                     total += arr.shape[-1]
+                if head is not None and total >= head:
+                    break
                 if limit is not None and total > limit:
                     raise SensoriumError(
                         ErrorCode.VALIDATION_ERROR,
@@ -54,8 +57,9 @@ def load_audio(
                     )
                 if check is not None and n_frames % 200 == 0:
                     check()
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+            else:  # the whole stream was read: flush the resampler
+                for out in resampler.resample(None):
+                    chunks.append(out.to_ndarray())
     except SensoriumError:
         raise
     except Exception as exc:  # av.error.InvalidDataError, EOFError, ...
@@ -69,6 +73,8 @@ def load_audio(
     if not chunks:
         raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The audio stream holds no samples.")
     audio = np.concatenate(chunks, axis=-1).astype(np.float32, copy=False)
+    if head is not None:
+        audio = audio[..., :head]
     if mono:
         audio = audio.reshape(-1)
     n = audio.shape[-1]
@@ -91,6 +97,20 @@ def write_wav(path: Path | str, audio: np.ndarray, sr: int) -> Path:
         data = data.T
     sf.write(str(path), np.clip(data, -1, 1), sr, subtype="PCM_16")
     return Path(path)
+
+
+def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
+    """Float audio (n,) or (c, n) as the bytes of a 16-bit PCM WAV file (what `write_wav` writes)."""
+    import io
+
+    import soundfile as sf
+
+    data = np.asarray(audio, dtype=np.float32)
+    if data.ndim == 2:
+        data = data.T
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(data, -1, 1), sr, subtype="PCM_16", format="WAV")
+    return buf.getvalue()
 
 
 def encode_audio(path: Path | str, audio: np.ndarray, sr: int, codec: str = "aac",

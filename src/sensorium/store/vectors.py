@@ -12,8 +12,8 @@ pgvector both do well, so that a `PgVectorStore` can satisfy it without changing
   LanceDB: `merge_insert("id")`), `delete(ids)`, `get(ids)`, `rows(columns)`, `count()`.
 * `search(vector, k, field, filter, metric)` returns the k nearest rows with their distance:
   metric `cosine` (distance = 1 - cosine similarity, pgvector `<=>`) or `dot` (distance = 1 - dot
-  product, LanceDB's convention; pgvector `<#>` is -dot, so add 1). `filter` is a portable equality filter `{column: value | [values]}`,
-  never raw SQL, so both backends can translate it safely.
+  product, LanceDB's convention; pgvector `<#>` is -dot, so add 1). `filter` is a portable equality
+  filter `{column: value | [values]}`, never raw SQL, so both backends can translate it safely.
 * `optimize(collection)` builds/refreshes an approximate index once a collection is large enough
   (LanceDB IVF-HNSW-SQ / IVF-PQ; pgvector `CREATE INDEX ... USING hnsw`); below the threshold,
   search is exact brute force.
@@ -117,7 +117,10 @@ class VectorStore(ABC):
     ) -> list[Hit]: ...
 
     @abstractmethod
-    def optimize(self, collection: str) -> dict[str, Any]: ...
+    def optimize(self, collection: str, *, min_rows: int = INDEX_MIN_ROWS,
+                 fields: dict[str, Metric] | None = None) -> dict[str, Any]:
+        """Compact; with >= min_rows, build an ANN index per vector field (`fields`: {field: metric},
+        default every vector field with cosine)."""
 
     @abstractmethod
     def get_info(self, collection: str) -> dict[str, Any]: ...
@@ -422,5 +425,6 @@ class LanceVectorStore(VectorStore):
 
 
 def open_vector_store(settings: Settings) -> VectorStore:
-    """The vector store these settings choose (built once by `Services` and injected from there)."""
+    """The vector store these settings choose. Only `build_services` calls this (once per process);
+    everything else is given that store."""
     return LanceVectorStore((Path(settings.data_dir) / "vectors").resolve())

@@ -6,35 +6,42 @@ Also the documented contract of the original Frame-to-Audio Similarity API, kept
 
 from __future__ import annotations
 
-import base64
 import time
-from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from sensorium import __version__
 from sensorium.api.deps import ServicesDep
-from sensorium.api.envelope import ANALYSIS_ERRORS, error_responses, ok
+from sensorium.api.envelope import ANALYSIS_ERRORS, Envelope, error_responses, ok
 from sensorium.api.submit import accepted
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.media.sniff import MIME, sniff_file
-from sensorium.services import Services
-from sensorium.sound import library as library
-from sensorium.sound import search as search
-from sensorium.sound.soundscape import soundscape_from_results
+from sensorium.jobs.schemas import JobRecord
+from sensorium.sound.schemas import (
+    DEFAULT_COLLECTION,
+    DEFAULT_THRESHOLD,
+    CollectionDeleted,
+    CollectionList,
+    IndexRequest,
+    InputFile,
+    LegacyHealth,
+    LegacyRoot,
+    ProcessFramesResponse,
+    SearchOptions,
+    SoundSearch,
+    StoredFile,
+)
 from sensorium.store.files import Workspace
 
 router = APIRouter(tags=["sound"])
 
-DEFAULT_COLLECTION = "default"
-SOUNDSCAPE_KIND = "sound.soundscape"
-FRAMES_MODELS = ("yolox-nano", "yamnet", "minilm")
+#: what each search input may be (types sniffed from the bytes)
+UPLOAD_KINDS = {"audio": ("audio", "video"), "frames": ("image",), "video": ("video",)}
 
 CollectionPath = Annotated[str, Path(description="Collection name (letters, digits, `_`, `-`).",
                                      max_length=64)]
@@ -49,20 +56,21 @@ Synthesize = Annotated[bool, Form(description="Also mix a soundscape from the to
 Length = Annotated[float, Form(description="Soundscape length in seconds (0.5-60).", gt=0, le=60)]
 
 
+class IndexJobAccepted(JobRecord):
+    job_id: str = Field(..., description="The job id (poll `status_url`).")
+    status_url: str = Field(..., description="`/api/jobs/{id}`: progress, then the summary.")
+    events_url: str = Field(..., description="`/api/jobs/{id}/events`: the same as a server-sent event stream.")
+
+
+def _stream(f: StoredFile) -> FileResponse:
+    return FileResponse(f.path, media_type=f.media_type, filename=f.filename, content_disposition_type="inline")
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
 # --- library -------------------------------------------------------------------------------------
-class IndexRequest(BaseModel):
-    directory: str = Field(..., description="Folder on the server to index recursively (WAV, FLAC, MP3, "
-                           "OGG, M4A recognized by content). Sidecar `*.csv` / `*.json` tables with a "
-                           "`fname`/`filename` column give captions, labels and splits.",
-                           examples=["/srv/sfx"], max_length=4096)
-    name: str = Field(DEFAULT_COLLECTION, description="Collection name (1-64 letters, digits, `_`, `-`). "
-                      "Re-indexing the same name is incremental.", max_length=64)
-    max_seconds: float = Field(library.DEFAULT_MAX_SECONDS, gt=0, le=3600,
-                               description="Only the first N seconds of each file are analysed.")
-    sfx_embeddings: bool = Field(True, description="Compute aiSFX sound-effect embeddings (better "
-                                 "audio-example search; ~5x slower indexing on CPU). False: YAMNet only.")
-
-
 @router.post(
     "/api/library/sounds/index",
     status_code=202,
@@ -76,28 +84,12 @@ class IndexRequest(BaseModel):
         "job result's `failed` and skipped. Poll `/api/jobs/{id}` (or its `/events` SSE stream). When "
         "LIBRARY_ROOTS is set, `directory` must lie inside one of those folders."
     ),
+    response_model=Envelope[IndexJobAccepted],
     responses={202: {"description": "The queued job (`job_id`, `status_url`, `events_url`)."},
                **error_responses(ErrorCode.VALIDATION_ERROR)},
 )
 def index_sounds(body: IndexRequest, services: ServicesDep) -> JSONResponse:
-    library.table_name(body.name)  # validates the name
-    folder = FsPath(body.directory).expanduser()
-    if not folder.is_dir():
-        raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                             f"Folder {body.directory!r} does not exist on the server or is not a folder.",
-                             details={"param": "directory"})
-    roots = services.settings.library_roots
-    resolved = folder.resolve()
-    if roots and not any(resolved.is_relative_to(r.resolve()) for r in roots):
-        raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                             f"Folder {body.directory!r} is outside the folders this server may index "
-                             "(LIBRARY_ROOTS).", details={"param": "directory"})
-    job_id = services.jobs.new_id()
-    job = services.jobs.submit(library.KIND, {
-        "directory": str(folder.resolve()), "name": body.name, "max_seconds": body.max_seconds,
-        "sfx_embeddings": body.sfx_embeddings,
-    }, job_id=job_id)
-    return accepted(job)
+    return accepted(services.sound.submit_index(body))
 
 
 @router.get(
@@ -105,12 +97,12 @@ def index_sounds(body: IndexRequest, services: ServicesDep) -> JSONResponse:
     summary="List sound collections",
     description="Every indexed sound collection with its folder, clip count, total duration, clips per "
     "split and format, and the summary of its last indexing run.",
+    response_model=Envelope[CollectionList],
 )
 def list_sound_collections(services: ServicesDep) -> dict[str, Any]:
     t0 = time.perf_counter()
-    cols = library.list_collections(services.settings)
-    return ok("sound_collections", {"collections": cols, "total": len(cols)},
-              processing_time_ms=round((time.perf_counter() - t0) * 1000, 1), model=None)
+    result = services.sound.list_collections()
+    return ok("sound_collections", result, processing_time_ms=_ms(t0), model=None)
 
 
 @router.delete(
@@ -118,13 +110,13 @@ def list_sound_collections(services: ServicesDep) -> dict[str, Any]:
     summary="Delete a sound collection",
     description="Removes the collection's index (vectors and metadata). The sound files themselves are "
     "never touched.",
+    response_model=Envelope[CollectionDeleted],
     responses=error_responses(ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_ERROR),
 )
 def delete_sound_collection(collection: CollectionPath, services: ServicesDep) -> dict[str, Any]:
     t0 = time.perf_counter()
-    library.delete_collection(services.settings, collection)
-    return ok("sound_collection_deleted", {"name": collection, "deleted": True},
-              processing_time_ms=round((time.perf_counter() - t0) * 1000, 1), model=None)
+    result = services.sound.delete_collection(collection)
+    return ok("sound_collection_deleted", result, processing_time_ms=_ms(t0), model=None)
 
 
 @router.get(
@@ -142,34 +134,10 @@ def clip_audio(
     clip_id: Annotated[str, Path(description="Clip id from a search result.", max_length=64)],
     services: ServicesDep,
 ) -> FileResponse:
-    row = library.get_clip(services.settings, collection, clip_id)
-    path = FsPath(row["path"])
-    if not path.is_file():
-        raise SensoriumError(ErrorCode.NOT_FOUND,
-                             f"The file of clip {clip_id!r} ({row.get('rel_path')}) is no longer on disk; "
-                             "re-index the collection.")
-    guess = sniff_file(path)
-    media_type = MIME.get(guess[1], "application/octet-stream") if guess else "application/octet-stream"
-    return FileResponse(path, media_type=media_type, filename=row.get("fname") or path.name,
-                        content_disposition_type="inline")
+    return _stream(services.sound.clip_file(collection, clip_id))
 
 
 # --- search ------------------------------------------------------------------------------------------
-def _make_soundscape(services: Services, collection: str, results: list[dict[str, Any]], seconds: float,
-                     params: dict[str, Any]) -> dict[str, Any]:
-    """Mix into a job's outputs folder; the file is served by GET /api/jobs/{id}/files/soundscape.wav."""
-    job_id = services.jobs.new_id()
-    out_dir = services.jobs.workdir(job_id) / "outputs"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    info = soundscape_from_results(services.settings, collection, results, out_dir / "soundscape.wav",
-                                   audio_length_in_s=seconds)
-    url = f"/api/jobs/{job_id}/files/soundscape.wav"
-    info.update({"job_id": job_id, "audio_url": url})
-    services.jobs.create(SOUNDSCAPE_KIND, params, job_id=job_id, status="succeeded",
-                         result={"type": "soundscape", "result": info})
-    return info
-
-
 @router.post(
     "/api/sound/search",
     summary="Search a sound library by text, audio example, frames or video",
@@ -187,6 +155,7 @@ def _make_soundscape(services: Services, collection: str, results: list[dict[str
         "the top matches (download at its `audio_url`). A collection that was never indexed answers "
         "NOT_FOUND."
     ),
+    response_model=Envelope[SoundSearch],
     responses=error_responses(*ANALYSIS_ERRORS, ErrorCode.NOT_FOUND),
 )
 async def sound_search(
@@ -196,92 +165,50 @@ async def sound_search(
     frames: Annotated[list[UploadFile] | None, File(description="1-20 images of the scene.")] = None,
     video: Annotated[UploadFile | None, File(description="A video of the scene.")] = None,
     top_k: TopK = 10,
-    similarity_threshold: Threshold = search.DEFAULT_THRESHOLD,
+    similarity_threshold: Threshold = DEFAULT_THRESHOLD,
     synthesize: Synthesize = False,
     audio_length_in_s: Length = 10.0,
     collection: CollectionForm = DEFAULT_COLLECTION,
 ) -> dict[str, Any]:
     settings = services.settings
     frames = [f for f in (frames or []) if isinstance(f, StarletteUpload)]
-    given = [n for n, v in (("query", query and query.strip()), ("audio", audio), ("frames", frames),
-                            ("video", video)) if v]
-    if len(given) != 1:
-        raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                             "Give exactly one of `query`, `audio`, `frames` or `video`"
-                             + (f" (got {', '.join(given)})." if given else " (got none)."),
-                             details={"param": "query"})
-    if frames and len(frames) > search.MAX_FRAMES:
-        raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                             f"At most {search.MAX_FRAMES} frames are accepted; got {len(frames)}.",
-                             details={"param": "frames"})
-    library.require_collection(settings, collection)
-    reg = services.registry
-    common = dict(collection=collection, settings=settings, registry=reg, top_k=top_k,
-                  similarity_threshold=similarity_threshold)
+    mode = services.sound.search_mode(query=query, audio=bool(audio), frames=len(frames), video=bool(video))
+    services.sound.require_collection(collection)
+    opts = SearchOptions(collection=collection, top_k=top_k, similarity_threshold=similarity_threshold,
+                         synthesize=synthesize, audio_length_in_s=audio_length_in_s)
+    uploads = {"audio": [audio], "frames": frames, "video": [video]}.get(mode, [])
     t0 = time.perf_counter()
     with Workspace(settings.tmp_dir) as ws:
-        mode = given[0]
-        if mode == "query":
-            result = await services.limiter.run(lambda stop: search.search_text(query or "", **common))
-            models = "minilm+yamnet"
-        elif mode == "audio":
-            up = await receive_upload(audio, ws, settings, ("audio", "video"), field="audio")
-            if not up.info.has_audio:
+        files = []
+        for f in uploads:
+            up = await receive_upload(f, ws, settings, UPLOAD_KINDS[mode], field=mode)
+            if mode == "audio" and not up.info.has_audio:
                 raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The file has no audio track.",
                                      details={"param": "audio"})
+            files.append(InputFile(path=str(up.path), filename=up.filename))
+        result = await services.limiter.run(lambda stop: services.sound.search(
+            mode, opts, query=query, files=files, check=checker(stop)))
+    return ok("sound_search", result, processing_time_ms=_ms(t0), model=result.model)
 
-            def run_audio(stop: Any) -> dict[str, Any]:
-                wave = library.load_head(up.path, library.DEFAULT_MAX_SECONDS, checker(stop))
-                return search.search_audio(wave, **common)
 
-            result = await services.limiter.run(run_audio)
-            result["filename"] = up.filename
-            models = "yamnet+aisfx"
-        elif mode == "frames":
-            ups = [await receive_upload(f, ws, settings, ("image",), field="frames") for f in frames]
-            result = await services.limiter.run(lambda stop: search.search_frames(
-                search.load_frames([u.path for u in ups], settings), **common))
-            result["frame_filenames"] = [u.filename for u in ups]
-            models = "yolox-nano+minilm+yamnet"
-        else:
-            up = await receive_upload(video, ws, settings, ("video",), field="video")
-            result = await services.limiter.run(lambda stop: search.search_frames(
-                search.video_frames(up.path, 8, check=checker(stop)), **common))
-            result["filename"] = up.filename
-            models = "yolox-nano+minilm+yamnet"
-        if synthesize:
-            result["soundscape"] = await services.limiter.run(lambda stop: _make_soundscape(
-                services, collection, result["results"], audio_length_in_s,
-                {"mode": mode, "collection": collection}))
-    return ok("sound_search", result, processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
-              model=models)
+@router.get(
+    "/api/sound/soundscapes/{soundscape_id}/audio",
+    summary="Download a soundscape",
+    description="The WAV mixed by a search with `synthesize=true` (its `soundscape.audio_url`). Kept for "
+    "JOB_RETENTION_HOURS. Supports HTTP Range requests.",
+    response_class=FileResponse,
+    responses={200: {"description": "The WAV file.", "content": {"audio/wav": {}}},
+               206: {"description": "The requested byte range."},
+               **error_responses(ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_ERROR)},
+)
+def soundscape_audio(
+    soundscape_id: Annotated[str, Path(description="`soundscape.job_id` of the search result.", max_length=64)],
+    services: ServicesDep,
+) -> FileResponse:
+    return _stream(services.sound.soundscape_file(soundscape_id))
 
 
 # --- the documented contract of the Frame-to-Audio Similarity API --------------------------------------
-class LegacyClipMetadata(BaseModel):
-    duration: float | None = Field(None, description="Clip length in seconds.")
-    orig_sr: int | None = Field(None, description="The file's original sample rate (Hz).")
-
-
-class LegacyClip(BaseModel):
-    fname: str = Field(..., description="File name of the library clip.")
-    similarity: float = Field(..., description="0-1, higher is closer.")
-    distance: float = Field(..., description="1 - similarity.")
-    split: str = Field(..., description="The clip's split (metadata table, else its parent folder).")
-    metadata: LegacyClipMetadata
-
-
-class ProcessFramesResponse(BaseModel):
-    frame_filenames: list[str] = Field(..., description="The uploaded frames' (sanitized) names, in order.")
-    num_frames: int
-    audio_description: str = Field(..., description="What the scene should sound like.")
-    similar_clips: list[LegacyClip]
-    total_results: int
-    generated_audio: dict[str, Any] | None = Field(
-        None, description="With synthesize=true: the mixed soundscape (`audio_url`, `duration`, "
-        "`sample_rate`, `layers`, and the WAV as `audio_base64`).")
-
-
 @router.post(
     "/process_frames",
     summary="Frames to sound (Frame-to-Audio Similarity API)",
@@ -302,58 +229,25 @@ async def process_frames(
     services: ServicesDep,
     frames: Annotated[list[UploadFile], File(description="1-20 JPEG frames of the scene.")],
     top_k: Annotated[int, Form(description="How many similar clips to return (1-100).", ge=1, le=100)] = 3,
-    similarity_threshold: Threshold = search.DEFAULT_THRESHOLD,
+    similarity_threshold: Threshold = DEFAULT_THRESHOLD,
     synthesize: Synthesize = False,
     audio_length_in_s: Length = 10.0,
     collection: CollectionForm = DEFAULT_COLLECTION,
-) -> dict[str, Any]:
+) -> ProcessFramesResponse:
     settings = services.settings
     frames = [f for f in (frames or []) if isinstance(f, StarletteUpload)]
     if not frames:
         raise SensoriumError(ErrorCode.VALIDATION_ERROR, "Send 1-20 JPEG files in the `frames` field.",
                              details={"param": "frames"})
-    if len(frames) > search.MAX_FRAMES:
-        raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                             f"At most {search.MAX_FRAMES} frames are accepted; got {len(frames)}.",
-                             details={"param": "frames"})
-    library.require_collection(settings, collection)
+    services.sound.check_frames(len(frames))
+    services.sound.require_collection(collection)
+    opts = SearchOptions(collection=collection, top_k=top_k, similarity_threshold=similarity_threshold,
+                         synthesize=synthesize, audio_length_in_s=audio_length_in_s)
     with Workspace(settings.tmp_dir) as ws:
-        ups = [await receive_upload(f, ws, settings, ("image",), field="frames", formats=("jpeg",))
-               for f in frames]
-        result = await services.limiter.run(lambda stop: search.search_frames(
-            search.load_frames([u.path for u in ups], settings), collection=collection, settings=settings,
-            registry=services.registry, top_k=top_k, similarity_threshold=similarity_threshold))
-        body: dict[str, Any] = {
-            "frame_filenames": [u.filename for u in ups],
-            "num_frames": len(ups),
-            "audio_description": result["audio_description"],
-            "similar_clips": [{"fname": r["fname"], "similarity": r["similarity"], "distance": r["distance"],
-                               "split": r["split"], "metadata": {"duration": r["metadata"]["duration"],
-                                                                 "orig_sr": r["metadata"]["orig_sr"]}}
-                              for r in result["results"]],
-            "total_results": result["total_results"],
-        }
-        if synthesize:
-            mix = await services.limiter.run(lambda stop: _make_soundscape(
-                services, collection, result["results"], audio_length_in_s,
-                {"mode": "process_frames", "collection": collection}))
-            wav = services.jobs.workdir(mix["job_id"]) / "outputs" / mix["file"]
-            mix["audio_base64"] = base64.b64encode(wav.read_bytes()).decode("ascii")
-            body["generated_audio"] = mix
-    return body
-
-
-class LegacyHealth(BaseModel):
-    status: str = Field(..., description="`healthy` when the frames-to-sound models are installed, else "
-                        "`degraded`.")
-    models_loaded: bool = Field(..., description="The models /process_frames needs (YOLOX-nano, YAMNet, "
-                                "MiniLM) are installed and load on first use (they are loaded lazily).")
-    qwen_model: bool = Field(..., description="A vision endpoint (LLM_BASE_URL + LLM_MODEL) is configured "
-                             "to write audio descriptions (the original used Qwen2.5-VL).")
-    qwen_processor: bool = Field(..., description="Same as qwen_model (no separate processor here).")
-    audioldm_pipeline: bool = Field(..., description="AudioLDM2 generation is available: always false "
-                                    "(not shipped); synthesis mixes library clips instead.")
-    models: dict[str, dict[str, bool]] = Field(..., description="Per model: installed and currently loaded.")
+        files = [InputFile(path=str(up.path), filename=up.filename) for up in
+                 [await receive_upload(f, ws, settings, ("image",), field="frames", formats=("jpeg",))
+                  for f in frames]]
+        return await services.limiter.run(lambda stop: services.sound.process_frames(files, opts))
 
 
 @router.get(
@@ -363,25 +257,16 @@ class LegacyHealth(BaseModel):
     "GET /api/health.",
     response_model=LegacyHealth,
 )
-def legacy_health(services: ServicesDep) -> dict[str, Any]:
-    reg = services.registry
-    models = {}
-    for name in FRAMES_MODELS:
-        try:
-            models[name] = {"installed": reg.locate(name) is not None, "loaded": reg.is_loaded(name)}
-        except SensoriumError:
-            models[name] = {"installed": False, "loaded": False}
-    ready = all(m["installed"] for m in models.values())
-    llm = bool(services.settings.llm_configured)
-    return {"status": "healthy" if ready else "degraded", "models_loaded": ready, "qwen_model": llm,
-            "qwen_processor": llm, "audioldm_pipeline": False, "models": models}
+def legacy_health(services: ServicesDep) -> LegacyHealth:
+    return services.sound.legacy_health()
 
 
 @router.get(
     "/",
     summary="Simple health check",
     description="A light liveness answer for API clients of the Frame-to-Audio Similarity API.",
+    response_model=LegacyRoot,
 )
-def root() -> dict[str, Any]:
-    return {"status": "ok", "message": "Sensorium Frame-to-Audio Similarity API is running",
-            "version": __version__, "docs": "/docs"}
+def root() -> LegacyRoot:
+    return LegacyRoot(status="ok", message="Sensorium Frame-to-Audio Similarity API is running",
+                      version=__version__, docs="/docs")
