@@ -45,6 +45,7 @@ class Services:
     def start(self, *, run_jobs: bool = True) -> None:
         self.registry.start()
         self.jobs.purge_finished(timedelta(hours=self.settings.job_retention_hours))
+        self.foley.purge_tasks(timedelta(hours=self.settings.job_retention_hours))
         if run_jobs and self.settings.job_workers > 0:
             self.executor = LocalExecutor(self.settings.job_workers)
             self.jobs.attach(self.executor)

@@ -44,7 +44,7 @@ def test_each_clip_has_one_main_walker_with_alternating_feet(labelled_detections
         main = max(walkers, key=lambda p: p["steps"])
         strikes = [e for e in det.events if e["event"] == "heel_strike" and e["person_id"] == main["person_id"]]
         strikes.sort(key=lambda e: e["time_s"])
-        pairs = [(a, b) for a, b in zip(strikes, strikes[1:]) if b["time_s"] - a["time_s"] < 2.0]
+        pairs = [(a, b) for a, b in zip(strikes, strikes[1:], strict=False) if b["time_s"] - a["time_s"] < 2.0]
         alternating = sum(a["foot"] != b["foot"] for a, b in pairs) / max(1, len(pairs))
         assert alternating >= 0.9, (name, [e["foot"] for e in strikes])
         assert main["cadence_spm"] is not None and 30 < main["cadence_spm"] < 160

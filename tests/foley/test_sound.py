@@ -63,8 +63,8 @@ def test_track_is_audible_at_each_strike_and_silent_elsewhere(labelled_detection
     assert len(strikes) >= 8
     track, info = synth.render_track(det.events, det.video["duration"], SR, "gravel", width=det.video["width"])
     assert track.shape == (2, int(np.ceil(det.video["duration"] * SR)) + 1)
-    assert info["steps_sounded"] == len(strikes)
-    assert info["loudness_lufs"] <= synth.TARGET_LUFS + 0.1
+    assert info.steps_sounded == len(strikes)
+    assert info.loudness_lufs <= synth.TARGET_LUFS + 0.1
     assert np.max(np.abs(track)) <= 10 ** (synth.PEAK_CEILING_DB / 20) + 1e-4
     mono = track.mean(0)
     onsets = librosa.onset.onset_detect(y=mono, sr=SR, hop_length=128, backtrack=True, units="time")
@@ -77,7 +77,7 @@ def test_track_is_audible_at_each_strike_and_silent_elsewhere(labelled_detection
     assert np.max(np.abs(track[:, int((last + 0.7) * SR):])) == 0.0
     # every gap between steps longer than the sound holds silence
     times = sorted(e["time_s"] for e in strikes)
-    for a, b in zip(times, times[1:]):
+    for a, b in zip(times, times[1:], strict=False):
         if b - a > 0.75:
             seg = track[:, int((a + 0.6) * SR): int((b - 0.01) * SR)]
             assert np.max(np.abs(seg)) == 0.0
@@ -104,7 +104,8 @@ def test_sample_pack_is_used_with_variation(tmp_path: Path) -> None:
     (tmp_path / "gravel").mkdir()
     for i in range(2):
         y = np.zeros(int(0.4 * SR))
-        y[int(0.05 * SR):] = rng.normal(0, 0.3, len(y) - int(0.05 * SR)) * np.exp(-np.arange(len(y) - int(0.05 * SR)) / 2000)
+        tail = len(y) - int(0.05 * SR)
+        y[int(0.05 * SR):] = rng.normal(0, 0.3, tail) * np.exp(-np.arange(tail) / 2000)
         write_wav(tmp_path / "gravel" / f"step{i}.wav", y, SR)
     pack = synth.SamplePack.open(tmp_path)
     assert pack.surfaces() == ["gravel"]
@@ -112,7 +113,7 @@ def test_sample_pack_is_used_with_variation(tmp_path: Path) -> None:
     assert np.max(np.abs(a[: int(0.003 * SR)])) > 0.05  # leading silence trimmed: onset at the event
     assert len(a) != len(b) or not np.allclose(a, b)
     track, info = synth.render_track(_events([0.5, 1.2]), 2.0, SR, "gravel", width=960, sample_pack=pack)
-    assert info["steps_sounded"] == 2 and "sample pack" in info["source"]
+    assert info.steps_sounded == 2 and "sample pack" in info.source
     with pytest.raises(SensoriumError):
         synth.SamplePack.open(tmp_path / "missing")
 
@@ -132,14 +133,15 @@ def test_muxed_mp4_plays_to_the_end_with_matching_durations(short_walk: Path, fo
     import librosa
 
     from sensorium.foley import studio
+    from sensorium.foley.schemas import AudioParams, ProcessParams
     from sensorium.media.audio import load_audio
 
-    doc, _ = studio.detect(short_walk, None, foley_registry, None, {"surface": "auto"})
-    strikes = [e for e in doc["events"] if e["event"] == "heel_strike"]
+    doc, _ = studio.detect(short_walk, foley_registry, ProcessParams(surface="auto"))
+    strikes = [e for e in doc.events if e.event == "heel_strike"]
     assert strikes, "the short walk has heel strikes"
     out = tmp_path / f"mixed-{mode}.mp4"
-    info = studio.footstep_audio(short_walk, doc, {"mode": mode, "surface": "concrete"}, out_video=out)
-    assert info["video"] == "copied" and info["sample_rate"] == 44100
+    info = studio.footstep_audio(short_walk, doc, AudioParams(mode=mode, surface="concrete"), out_video=out)
+    assert info.video == "copied" and info.sample_rate == 44100
     durations = {}
     with av.open(str(short_walk)) as src:
         src_packets = sum(1 for p in src.demux(src.streams.video[0]) if p.size)
@@ -161,4 +163,4 @@ def test_muxed_mp4_plays_to_the_end_with_matching_durations(short_walk: Path, fo
         y = load_audio(out, sr=44100)
         onsets = librosa.onset.onset_detect(y=y, sr=44100, hop_length=128, backtrack=True, units="time")
         for e in strikes:
-            assert np.min(np.abs(onsets - e["time_s"])) <= 0.020
+            assert np.min(np.abs(onsets - e.time_s)) <= 0.020

@@ -45,11 +45,11 @@ def test_rules_name_typical_floors_with_a_reason() -> None:
 def test_real_clip_floor_is_tile_and_vision_falls_back_without_endpoint(labelled_detections) -> None:
     det = labelled_detections["gait_abnormal_08_no_arm_swing.mp4"]
     est = estimate_surface(det.background, det.events, det.video["width"], det.video["height"])
-    assert est["surface"] == "tile" and est["source"] == "rules", est  # glossy light floor tiles
-    assert est["patches"] >= 5
+    assert est.surface == "tile" and est.source == "rules", est  # glossy light floor tiles
+    assert est.patches >= 5
     est = estimate_surface(det.background, det.events, det.video["width"], det.video["height"],
-                           settings=type("S", (), {"llm_configured": False})(), use_vision=True)
-    assert est["source"] == "rules" and "not configured" in est["reason"]
+                           llm=None, use_vision=True)  # what registry.vision_llm() gives without an endpoint
+    assert est.source == "rules" and "not configured" in est.reason
 
 
 def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> None:
@@ -58,6 +58,7 @@ def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> Non
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    from sensorium.models.registry import ModelRegistry
     from testkit.settings import make_settings
 
     seen: list[dict] = []
@@ -66,7 +67,8 @@ def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> Non
         def do_POST(self) -> None:
             payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append(payload)
-            out = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": "Gravel."}}]}).encode()
+            message = {"role": "assistant", "content": "Gravel."}
+            out = json.dumps({"choices": [{"index": 0, "message": message}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(out)))
@@ -83,10 +85,10 @@ def test_vision_endpoint_names_the_surface(labelled_detections, tmp_path) -> Non
                                  llm_model="fake-vlm")
         det = labelled_detections["gait_abnormal_05_limping.mp4"]
         est = estimate_surface(det.background, det.events, det.video["width"], det.video["height"],
-                               settings=settings, use_vision=True)
+                               llm=ModelRegistry(settings).vision_llm(), use_vision=True)
     finally:
         server.shutdown()
-    assert est["surface"] == "gravel" and est["source"] == "vision", est
-    assert "rules said tile" in est["reason"]
+    assert est.surface == "gravel" and est.source == "vision", est
+    assert "rules said tile" in est.reason
     content = seen[0]["messages"][1]["content"]
     assert "puddle" in content[0]["text"] and content[1]["image_url"]["url"].startswith("data:image/jpeg;base64,")

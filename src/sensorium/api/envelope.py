@@ -37,8 +37,9 @@ def ok(type_: str, result: Any, **metadata: Any) -> dict[str, Any]:
     }
 
 
-#: an absolute path (2+ components): only its last component is shown to clients
-_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/<>|]+/)+([^\s'\"/<>|,;)]+)")
+#: an absolute path (2+ components): only its last component is shown to clients; the API's own
+#: paths (`/api/...`, `/v1/...`), which messages name as the next call to make, are kept
+_ABS_PATH = re.compile(r"(?<![\w.:/])/(?!api/|v1/)(?:[^\s'\"/<>|]+/)+([^\s'\"/<>|,;)]+)")
 
 
 def public_message(message: str) -> str:

@@ -15,27 +15,28 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
-FIELDS = ("time_s", "frame", "person_id", "foot", "event", "confidence", "x", "y")
+from sensorium.foley.schemas import DetectionDocument, EventsDocument, ExportedEvent, FootEvent
+
+FIELDS = tuple(ExportedEvent.model_fields)
 
 
-def events_csv(events: list[dict[str, Any]]) -> str:
+def events_csv(events: list[FootEvent]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(FIELDS)
     for e in events:
-        w.writerow([e[k] for k in FIELDS])
+        w.writerow([getattr(e, k) for k in FIELDS])
     return buf.getvalue()
 
 
-def events_document(detection: dict[str, Any]) -> dict[str, Any]:
+def events_document(detection: DetectionDocument) -> EventsDocument:
     """The JSON export: schema'd events plus the summary, people, surface and video facts."""
-    return {
-        "schema": list(FIELDS),
-        "video": detection.get("video"),
-        "surface": detection.get("surface"),
-        "summary": detection.get("summary"),
-        "people": detection.get("people"),
-        "events": [{k: e[k] for k in FIELDS} for e in detection.get("events", [])],
-    }
+    return EventsDocument(
+        schema=list(FIELDS),
+        video=detection.video,
+        surface=detection.surface,
+        summary=detection.summary,
+        people=detection.people,
+        events=[ExportedEvent.model_validate(e.model_dump(include=set(FIELDS))) for e in detection.events],
+    )

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("envelope", "zeni", "vertical", "stationary")
+from sensorium.foley.schemas import METHODS
 
 #: seconds: smoothing window (Savitzky–Golay, quadratic), minimum time between strikes
 SMOOTH_SECONDS = 0.23
@@ -239,7 +239,7 @@ def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: 
         rel_l, rel_r = ser.rel("heel", "left"), ser.rel("heel", "right")
         env = np.maximum(rel_l, rel_r)
         pk, prom = _peaks(env, ser.rate, prominence)
-        for i, p in zip(pk, prom):
+        for i, p in zip(pk, prom, strict=True):
             side = "left" if rel_l[i] >= rel_r[i] else "right"
             if _valid(ser, i, side):
                 events.append(_event(ser, i, _parabolic(env, i), side, "heel_strike", p, "heel"))
@@ -247,7 +247,7 @@ def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: 
             tl, tr = ser.rel("toe", "left"), ser.rel("toe", "right")
             env_t = np.minimum(tl, tr)
             pk, prom = _peaks(-env_t, ser.rate, prominence)
-            for i, p in zip(pk, prom):
+            for i, p in zip(pk, prom, strict=True):
                 side = "left" if tl[i] <= tr[i] else "right"
                 if _valid(ser, i, side):
                     events.append(_event(ser, i, _parabolic(-env_t, i), side, "toe_off", p, "toe"))
@@ -255,13 +255,13 @@ def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: 
         for side in ("left", "right"):
             rel = ser.rel("heel", side)
             pk, prom = _peaks(rel, ser.rate, prominence)
-            for i, p in zip(pk, prom):
+            for i, p in zip(pk, prom, strict=True):
                 if _valid(ser, i, side):
                     events.append(_event(ser, i, _parabolic(rel, i), side, "heel_strike", p, "heel"))
             if toe_off:
                 relt = ser.rel("toe", side)
                 pk, prom = _peaks(-relt, ser.rate, prominence)
-                for i, p in zip(pk, prom):
+                for i, p in zip(pk, prom, strict=True):
                     if _valid(ser, i, side):
                         events.append(_event(ser, i, _parabolic(-relt, i), side, "toe_off", p, "toe"))
         events = _merge_close(events)
@@ -269,7 +269,7 @@ def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: 
         for side in ("left", "right"):
             y = ser.sm["heel"][side][:, 1] / ser.H
             pk, prom = _peaks(y, ser.rate, 0.02)
-            for i, p in zip(pk, prom):
+            for i, p in zip(pk, prom, strict=True):
                 if _valid(ser, i, side):
                     events.append(_event(ser, i, _parabolic(y, i), side, "heel_strike", p, "heel"))
         events = _merge_close(events)
@@ -339,10 +339,10 @@ def assign_sides(events: list[GaitEvent], max_gap: float = 2.0) -> float:
         for start in ("left", "right"):
             other = "right" if start == "left" else "left"
             want = [start if k % 2 == 0 else other for k in range(len(run))]
-            w = sum(e.confidence for e, s in zip(run, want) if e.side_raw == s)
+            w = sum(e.confidence for e, s in zip(run, want, strict=True) if e.side_raw == s)
             scores.append((w, want))
         best = max(scores, key=lambda s: s[0])[1]
-        for e, s in zip(run, best):
+        for e, s in zip(run, best, strict=True):
             if e.side_raw == s:
                 agree_total += 1
             e.side_corrected = e.side_raw != s

@@ -1,43 +1,28 @@
-"""Audio mixing and muxing (PyAV), and the annotated video.
+"""Audio mixing and the annotated video (encoding and muxing are in `media/encode.py`).
 
 * `mix_audio(original, steps, mode)`: replace | mix | duck (the original is lowered by ~8 dB around
   each footstep with a 5 ms attack / 250 ms release envelope), peak-safe.
-* `mux(video, audio, out)`: copies the video packets unchanged (no re-encoding) into an MP4 with a
-  new AAC track; when the source codec cannot go into MP4 it falls back to H.264 re-encoding and
-  says so in the result.
 * `render_annotated(video, detection, out)`: boxes + ids, skeletons, foot markers, a flash and an
   L/R label at each strike, and a timeline strip of all steps at the bottom (re-encoded H.264).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.foley.schemas import MODES, AnnotatedResult
+from sensorium.media.encode import audio_rate, reencode_video
 
-log = logging.getLogger(__name__)
-
-MODES = ("replace", "mix", "duck")
 DUCK_DB = -8.0
 STRIP_H = 72
 FOOT_COLORS = {"left": (255, 200, 0), "right": (0, 140, 255)}  # BGR: left cyan-blue, right orange
 PERSON_COLORS = [(80, 220, 80), (220, 120, 255), (60, 200, 255), (255, 120, 80), (200, 200, 200)]
-
-
-def audio_rate(path: Path | str, default: int = 48000) -> int:
-    import av
-
-    with av.open(str(path), metadata_errors="ignore") as c:
-        if c.streams.audio:
-            return int(c.streams.audio[0].codec_context.sample_rate or default)
-    return default
 
 
 def load_original(path: Path | str, sr: int, n: int) -> np.ndarray | None:
@@ -82,94 +67,6 @@ def mix_audio(original: np.ndarray | None, steps: np.ndarray, sr: int, mode: str
     if peak > 0.98:
         out = out * (0.98 / peak)
     return out.astype(np.float32)
-
-
-def _write_audio(container, stream, audio: np.ndarray, sr: int) -> None:
-    import av
-
-    layout = "stereo"
-    fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
-    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr) if fmt != "fltp" else None
-    block = 1024 * 16
-    for i in range(0, audio.shape[1], block):
-        chunk = np.ascontiguousarray(np.clip(audio[:, i:i + block], -1, 1).astype(np.float32))
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-        frame.sample_rate = sr
-        frame.pts = i
-        frame.time_base = Fraction(1, sr)
-        frames = resampler.resample(frame) if resampler is not None else [frame]
-        for f in frames:
-            for packet in stream.encode(f):
-                container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
-
-
-def mux(video: Path | str, audio: np.ndarray, sr: int, out: Path | str) -> dict[str, Any]:
-    """MP4 with the source's video stream (copied when possible) and `audio` as AAC."""
-    import av
-
-    out = Path(out)
-    try:
-        with av.open(str(video), metadata_errors="ignore") as inp:
-            vin = inp.streams.video[0]
-            with av.open(str(out), "w", format="mp4") as dst:
-                vout = dst.add_stream_from_template(vin)
-                aout = dst.add_stream("aac", rate=sr, layout="stereo")
-                aout.bit_rate = 160_000
-                for packet in inp.demux(vin):
-                    if packet.dts is None:
-                        continue
-                    packet.stream = vout
-                    dst.mux(packet)
-                _write_audio(dst, aout, audio, sr)
-        return {"video": "copied", "audio_codec": "aac", "sample_rate": sr}
-    except SensoriumError:
-        raise
-    except Exception as exc:  # codec not allowed in MP4, odd timestamps...
-        log.info("stream copy into MP4 failed (%s); re-encoding the video as H.264", exc)
-        out.unlink(missing_ok=True)
-    _reencode(video, audio, sr, out)
-    return {"video": "re-encoded (h264)", "audio_codec": "aac", "sample_rate": sr}
-
-
-def _reencode(video: Path | str, audio: np.ndarray | None, sr: int, out: Path,
-              draw: Callable[[int, float, np.ndarray], np.ndarray] | None = None, extra_h: int = 0,
-              progress: Callable[[float], None] | None = None) -> None:
-    import av
-
-    from sensorium.media.video import iter_frames, probe_video
-
-    info = probe_video(video)
-    rate = Fraction(info.fps).limit_denominator(1001) if info.fps else Fraction(30)
-    with av.open(str(out), "w", format="mp4") as dst:
-        vs = dst.add_stream("libx264", rate=rate)
-        vs.width = info.width + (info.width % 2)
-        vs.height = info.height + extra_h + ((info.height + extra_h) % 2)
-        vs.pix_fmt = "yuv420p"
-        vs.options = {"crf": "21", "preset": "veryfast"}
-        aout = None
-        if audio is not None:
-            aout = dst.add_stream("aac", rate=sr, layout="stereo")
-            aout.bit_rate = 160_000
-        total = max(1, info.frame_count)
-        for k, (idx, t, bgr) in enumerate(iter_frames(video)):
-            img = draw(idx, t, bgr) if draw is not None else bgr
-            if img.shape[1] != vs.width or img.shape[0] != vs.height:
-                canvas = np.zeros((vs.height, vs.width, 3), dtype=np.uint8)
-                canvas[:img.shape[0], :img.shape[1]] = img
-                img = canvas
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
-            frame.pts = idx
-            frame.time_base = 1 / rate
-            for packet in vs.encode(frame):
-                dst.mux(packet)
-            if progress is not None and k % 15 == 0:
-                progress(min(0.99, k / total))
-        for packet in vs.encode(None):
-            dst.mux(packet)
-        if aout is not None and audio is not None:
-            _write_audio(dst, aout, audio, sr)
 
 
 # --- annotated video --------------------------------------------------------------------------
@@ -271,7 +168,7 @@ class Annotator:
 
 def render_annotated(video: Path | str, detection: dict[str, Any], tracks: dict[int, dict[str, np.ndarray]],
                      out: Path | str, *, with_audio: bool = True,
-                     progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+                     progress: Callable[[float], None] | None = None) -> AnnotatedResult:
     from sensorium.media.video import probe_video
 
     info = probe_video(video)
@@ -282,5 +179,5 @@ def render_annotated(video: Path | str, detection: dict[str, Any], tracks: dict[
     if with_audio and info.has_audio:
         n = int(round(info.duration * sr))
         audio = load_original(video, sr, n)
-    _reencode(video, audio, sr, Path(out), draw=ann.draw, extra_h=STRIP_H, progress=progress)
-    return {"width": info.width, "height": info.height + STRIP_H, "fps": info.fps, "audio": audio is not None}
+    reencode_video(video, Path(out), audio=audio, sr=sr, draw=ann.draw, extra_h=STRIP_H, progress=progress)
+    return AnnotatedResult(width=info.width, height=info.height + STRIP_H, fps=info.fps, audio=audio is not None)

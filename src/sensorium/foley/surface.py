@@ -20,11 +20,14 @@ rules and says so. The result always has the choice and a human-readable reason.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sensorium.foley.synth import SURFACES
+from sensorium.foley.schemas import SURFACES, SurfaceEstimate
+
+if TYPE_CHECKING:
+    from sensorium.models.llm import VisionLLM
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +110,7 @@ def classify(f: dict[str, float]) -> tuple[str, str]:
     return "concrete", f"grey, matte floor (saturation {sat:.2f}, value {val:.2f}, texture {tex:.3f})"
 
 
-def _ask_vision(settings: Any, patches: list[np.ndarray]) -> str | None:
-    from sensorium.models.llm import VisionLLM
-
-    llm = VisionLLM.from_settings(settings)
+def _ask_vision(llm: VisionLLM, patches: list[np.ndarray]) -> str | None:
     big = max(patches, key=lambda p: p.shape[0] * p.shape[1])
     text = ("This image is the floor under a walking person. Which one word best names the floor surface? "
             f"Answer with exactly one of: {', '.join(SURFACES)}.")
@@ -122,29 +122,31 @@ def _ask_vision(settings: Any, patches: list[np.ndarray]) -> str | None:
 
 
 def estimate_surface(background: np.ndarray | None, events: list[dict[str, Any]], video_w: int, video_h: int,
-                     *, settings: Any = None, use_vision: bool = False) -> dict[str, Any]:
-    """{"surface", "source": rules|vision, "reason", "features"}."""
+                     *, llm: VisionLLM | None = None, use_vision: bool = False) -> SurfaceEstimate:
+    """The floor surface with its source (rules | vision | default) and the reason.
+
+    `use_vision` asks `llm` (the registry's `vision_llm()`; None when no endpoint is configured)."""
     if background is None:
-        return {"surface": "concrete", "source": "default", "reason": "no frame to look at; concrete is the default",
-                "features": {}}
+        return SurfaceEstimate(surface="concrete", source="default",
+                               reason="no frame to look at; concrete is the default", features={})
     patches = floor_patches(background, events, video_w, video_h)
     feats = features(patches)
     surface, reason = classify(feats)
-    out = {"surface": surface, "source": "rules", "reason": reason, "features": feats,
-           "patches": len(patches)}
+    out = SurfaceEstimate(surface=surface, source="rules", reason=reason, features=feats, patches=len(patches))
     if use_vision:
-        if settings is None or not getattr(settings, "llm_configured", False):
-            out["reason"] += " (vision endpoint not configured: LLM_BASE_URL/LLM_MODEL)"
+        if llm is None:
+            out.reason += " (vision endpoint not configured: LLM_BASE_URL/LLM_MODEL)"
             return out
         try:
-            got = _ask_vision(settings, patches)
+            got = _ask_vision(llm, patches)
         except Exception as exc:  # endpoint down, bad answer: the rules stand
             log.warning("vision surface estimate failed: %s", exc)
-            out["reason"] += f" (vision endpoint failed: {exc})"
+            out.reason += f" (vision endpoint failed: {exc})"
             return out
         if got:
-            out.update(surface=got, source="vision",
-                       reason=f"the vision endpoint ({settings.llm_model}) named the floor '{got}'; rules said {surface}")
+            out = out.model_copy(update={
+                "surface": got, "source": "vision",
+                "reason": f"the vision endpoint ({llm.model}) named the floor '{got}'; rules said {surface}"})
         else:
-            out["reason"] += " (vision endpoint gave no surface from the list)"
+            out.reason += " (vision endpoint gave no surface from the list)"
     return out

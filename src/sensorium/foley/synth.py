@@ -15,8 +15,8 @@ and each layer is a sum of components whose parameters come from the surface:
 
 Every step draws new random values (pitch ±7 %, gain ±2.5 dB, toe delay and level, grains, noise),
 so no two steps are identical. Loudness follows the walker's size in the frame (closer = louder),
-stereo pan follows x. The track is normalised to a target integrated loudness (ITU-R BS.1770
-K-weighting and gating), with a peak ceiling.
+stereo pan follows x. The track is normalised to a target integrated loudness (ITU-R BS.1770,
+`media/loudness.py`), with a peak ceiling.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ from typing import Any
 
 import numpy as np
 
-SURFACES = ("concrete", "wood", "gravel", "grass", "snow", "carpet", "tile", "metal", "sand", "puddle")
+from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.foley.schemas import SURFACES, TrackInfo
+from sensorium.media.loudness import integrated_loudness, normalize
+
+__all__ = ["SURFACES", "SamplePack", "footstep", "integrated_loudness", "render_track"]
 AUDIO_EXTS = (".wav", ".flac", ".ogg", ".aiff", ".aif", ".mp3")
 TARGET_LUFS = -20.0
 PEAK_CEILING_DB = -1.0
@@ -187,8 +191,6 @@ class SamplePack:
 
     @classmethod
     def open(cls, root: Path | str) -> SamplePack:
-        from sensorium.errors import ErrorCode, SensoriumError
-
         root = Path(root)
         if not root.is_dir():
             raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Sample pack folder {str(root)!r} does not exist.",
@@ -230,59 +232,6 @@ class SamplePack:
         return y / (np.max(np.abs(y)) + 1e-9)
 
 
-# --- loudness (ITU-R BS.1770-4) -------------------------------------------------------------
-def _k_filter(x: np.ndarray, sr: int) -> np.ndarray:
-    from scipy.signal import lfilter
-
-    # stage 1: high shelf (+4 dB, head), stage 2: RLB high-pass — coefficients for any rate
-    G, Q, fc = 3.99984385397, 0.7071752369554193, 1681.974450955533
-    K = math.tan(math.pi * fc / sr)
-    Vh = 10 ** (G / 20)
-    Vb = Vh ** 0.4996667741545416
-    a0 = 1 + K / Q + K * K
-    b = [(Vh + Vb * K / Q + K * K) / a0, 2 * (K * K - Vh) / a0, (Vh - Vb * K / Q + K * K) / a0]
-    a = [1.0, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    y = lfilter(b, a, x, axis=-1)
-    fc, Q = 38.13547087613982, 0.5003270373253953
-    K = math.tan(math.pi * fc / sr)
-    a0 = 1 + K / Q + K * K
-    a = [1.0, 2 * (K * K - 1) / a0, (1 - K / Q + K * K) / a0]
-    return lfilter([1.0, -2.0, 1.0], a, y, axis=-1)
-
-
-def integrated_loudness(audio: np.ndarray, sr: int) -> float:
-    """LUFS of (channels, n) or (n,) audio; -inf for silence."""
-    x = np.atleast_2d(np.asarray(audio, dtype=np.float64))
-    y = _k_filter(x, sr)
-    block, hop = int(0.4 * sr), int(0.1 * sr)
-    if y.shape[1] < block:
-        y = np.pad(y, ((0, 0), (0, block - y.shape[1])))
-    starts = range(0, y.shape[1] - block + 1, hop)
-    z = np.array([np.mean(y[:, s:s + block] ** 2, axis=1).sum() for s in starts])
-    with np.errstate(divide="ignore"):
-        lk = -0.691 + 10 * np.log10(z + 1e-20)
-    gated = z[lk > -70]
-    if len(gated) == 0:
-        return float("-inf")
-    rel = -0.691 + 10 * np.log10(gated.mean()) - 10
-    gated = z[(lk > -70) & (lk > rel)]
-    return float(-0.691 + 10 * np.log10(gated.mean()))
-
-
-def normalize(audio: np.ndarray, sr: int, target_lufs: float = TARGET_LUFS,
-              ceiling_db: float = PEAK_CEILING_DB) -> tuple[np.ndarray, float]:
-    """Scale to `target_lufs`, then down if the peak would pass `ceiling_db`. Returns (audio, gain dB)."""
-    lufs = integrated_loudness(audio, sr)
-    if not np.isfinite(lufs):
-        return audio, 0.0
-    gain_db = target_lufs - lufs
-    peak = float(np.max(np.abs(audio))) * 10 ** (gain_db / 20)
-    ceiling = 10 ** (ceiling_db / 20)
-    if peak > ceiling:
-        gain_db += 20 * math.log10(ceiling / peak)
-    return audio * 10 ** (gain_db / 20), gain_db
-
-
 # --- the track --------------------------------------------------------------------------------
 def pan_gains(x: float, width: float, amount: float = 0.8) -> tuple[float, float]:
     """Equal-power stereo pan from the x position (0..width)."""
@@ -307,13 +256,12 @@ def render_track(
     sample_pack: SamplePack | None = None,
     surfaces_by_person: dict[int, str] | None = None,
     normalize_to: float | None = TARGET_LUFS,
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> tuple[np.ndarray, TrackInfo]:
     """Stereo footstep track (2, n) at `sr` for the heel strikes in `events`."""
     if surface not in SURFACES and not (sample_pack and surface in sample_pack.sounds):
-        from sensorium.errors import ErrorCode, SensoriumError
-
         raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                             f"Unknown surface {surface!r}; one of {', '.join(SURFACES)}.", details={"param": "surface"})
+                             f"Unknown surface {surface!r}; one of {', '.join(SURFACES)}.",
+                             details={"param": "surface"})
     n = int(math.ceil(duration * sr)) + 1
     out = np.zeros((2, n), dtype=np.float64)
     rng = np.random.default_rng(seed)
@@ -337,9 +285,9 @@ def render_track(
         placed += 1
     gain_db = 0.0
     if normalize_to is not None and placed:
-        out, gain_db = normalize(out, sr, normalize_to)
-    info = {"surface": surface, "steps_sounded": placed, "sample_rate": sr,
-            "loudness_lufs": round(integrated_loudness(out, sr), 1) if placed else None,
-            "normalization_gain_db": round(gain_db, 2),
-            "source": f"sample pack {sample_pack.root}" if sample_pack else "synthesis"}
+        out, gain_db = normalize(out, sr, normalize_to, PEAK_CEILING_DB)
+    info = TrackInfo(surface=surface, steps_sounded=placed, sample_rate=sr,
+                     loudness_lufs=round(integrated_loudness(out, sr), 1) if placed else None,
+                     normalization_gain_db=round(gain_db, 2),
+                     source=f"sample pack {sample_pack.root}" if sample_pack else "synthesis")
     return out.astype(np.float32), info

@@ -5,14 +5,18 @@ own pose landmarks. Association is greedy on IoU, with a centroid-distance fallb
 the person's height) for fast walkers whose boxes barely overlap between detection passes.
 A track that is not matched by `max_misses` detection passes in a row, or whose pose is lost for
 longer than `pose_timeout` seconds, ends; a walker who comes back later gets a new id.
+`join_segments` joins the tracks of two halves of a video scanned separately.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sensorium.models.pose import PoseTracker
 
 Box = tuple[float, float, float, float]
 
@@ -53,7 +57,7 @@ class Track:
     last_pose: float  # time of the last pose
     misses: int = 0
     hits: int = 1
-    pose: Any = None  # the track's own PoseTracker (video mode keeps state per person)
+    pose: PoseTracker | None = None  # the track's own (video mode keeps state per person)
     samples: list = field(default_factory=list)  # gait.FootSample per processed frame
     boxes: list = field(default_factory=list)  # (frame, box) history for drawing/loudness
     skeletons: dict = field(default_factory=dict)  # frame -> (33, 3) pixels + visibility
@@ -169,3 +173,72 @@ class PersonTracker:
         self.finished.extend(self.tracks)
         self.tracks = []
         return sorted(self.finished, key=lambda tr: tr.id)
+
+
+# --- joining two scanned segments ------------------------------------------------------------
+def _box_at(tr: Track, frame: int) -> Box | None:
+    for f, b in tr.boxes:
+        if f == frame:
+            return b
+    return None
+
+
+def _splice_frame(a: Track, b: Track, lo: int, hi: int) -> int:
+    """The shared frame in [lo, hi) where both segments' foot landmarks agree best (a smooth join)."""
+    best, best_d = hi, float("inf")
+    for f, pb in b.skeletons.items():
+        if not lo <= f < hi or f not in a.skeletons:
+            continue
+        pa = a.skeletons[f].astype(np.float32)
+        pbf = pb.astype(np.float32)
+        d = float(np.linalg.norm(pa[27:33, :2] - pbf[27:33, :2], axis=1).mean()) / max(a.max_height, 1.0)
+        if d < best_d:
+            best, best_d = f, d
+    return best
+
+
+def join_segments(first: list[Track], second: list[Track], lo: int, hi: int) -> list[Track]:
+    """Merge the tracks of two segments that share the frames [lo, hi).
+
+    The second segment starts early (a warm-up for MediaPipe's tracking) and the first ends late,
+    so both have settled in the shared frames. A track of the second segment continues the track
+    of the first whose boxes overlap it most there; the two are spliced at the shared frame where
+    their foot landmarks agree best, so the gait signal has no jump at the join.
+    """
+    mid = (lo + hi) // 2
+    used: set[int] = set()
+    out: list[Track] = []
+    for b in second:
+        shared = [(f, bb) for f, bb in b.boxes if lo <= f < hi]
+        best, best_score = None, 0.3
+        for i, a in enumerate(first):
+            if i in used:
+                continue
+            scores = [iou(ab, bb) for f, bb in shared if (ab := _box_at(a, f)) is not None]
+            if scores and float(np.mean(scores)) > best_score:
+                best, best_score = i, float(np.mean(scores))
+        if best is None:
+            cut = mid
+            b.samples = [smp for smp in b.samples if smp.frame >= cut]
+            b.boxes = [(f, bb) for f, bb in b.boxes if f >= cut]
+            b.skeletons = {f: v for f, v in b.skeletons.items() if f >= cut}
+            if b.samples:
+                out.append(b)
+            continue
+        used.add(best)
+        a = first[best]
+        cut = _splice_frame(a, b, lo + (hi - lo) // 3, hi)
+        a.samples = [smp for smp in a.samples if smp.frame < cut] + [smp for smp in b.samples if smp.frame >= cut]
+        a.boxes = [(f, bb) for f, bb in a.boxes if f < cut] + [(f, bb) for f, bb in b.boxes if f >= cut]
+        a.skeletons = {**{f: v for f, v in a.skeletons.items() if f < cut},
+                       **{f: v for f, v in b.skeletons.items() if f >= cut}}
+        a.max_height = max(a.max_height, b.max_height)
+        out.append(a)
+    for i, a in enumerate(first):
+        if i not in used:
+            a.samples = [smp for smp in a.samples if smp.frame < mid]
+            a.boxes = [(f, bb) for f, bb in a.boxes if f < mid]
+            a.skeletons = {f: v for f, v in a.skeletons.items() if f < mid}
+            if a.samples:
+                out.append(a)
+    return sorted(out, key=lambda tr: tr.samples[0].frame if tr.samples else 0)

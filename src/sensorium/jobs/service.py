@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.jobs.schemas import JobError, JobRecord
@@ -119,19 +120,31 @@ class JobService:
     def new_id(self) -> str:
         return uuid.uuid4().hex
 
-    def submit(self, kind: str, params: dict[str, Any], *, job_id: str | None = None) -> JobRecord:
-        """Queue a job. Put its input files in `workdir(job_id)` first (use `new_id()`)."""
+    def submit(self, kind: str, params: dict[str, Any], *, job_id: str | None = None,
+               session: Session | None = None) -> JobRecord:
+        """Queue a job. Put its input files in `workdir(job_id)` first (use `new_id()`).
+
+        With `session`, the job joins the caller's open transaction (atomic with the caller's own
+        writes, e.g. a check-then-submit): it exists once that commits; then call `notify(job.id)`."""
         if kind not in self.handlers:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown job kind {kind!r}.")
         job_id = job_id or self.new_id()
         self.workdir(job_id).mkdir(parents=True, exist_ok=True)
         row = JobRow(id=job_id, kind=kind, status="queued", progress=0.0, stage="queued",
                      params=params, attempts=0)
+        if session is not None:
+            session.add(row)
+            session.flush()
+            return self._record(row)
         with self.db.session.begin() as s:
             s.add(row)
+        self.notify(job_id)
+        return self._record(row)
+
+    def notify(self, job_id: str) -> None:
+        """Wake the executor for a queued job (after the transaction that queued it committed)."""
         if self.executor is not None:
             self.executor.notify(job_id)
-        return self._record(row)
 
     def submit_file(self, kind: str, path: Path, params: dict[str, Any]) -> JobRecord:
         """Queue a job whose input is the file at `path`: it is moved into the job's folder first and

@@ -1,16 +1,28 @@
 """Video encoding and muxing with PyAV: the only place that writes video files.
 
-* `encode_video(path, frames, fps, audio=...)` writes H.264 (+ optional AAC) clips (tests, benches,
-  annotated renders).
+* `encode_video(path, frames, fps, audio=...)` writes H.264 (+ optional AAC) clips (tests, benches).
+* `mux_audio(video, audio, sr, out)` copies a video's packets unchanged (no re-encoding) into an MP4
+  with a new stereo AAC track; when the source codec cannot go into MP4 it re-encodes as H.264.
+* `reencode_video(video, out, draw=...)` re-encodes a video as H.264, each frame optionally redrawn
+  (annotated renders), with an optional new stereo AAC track.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from sensorium.errors import SensoriumError
+
+log = logging.getLogger(__name__)
+
+#: (frame index, time s, BGR frame) -> the BGR frame to encode
+Draw = Callable[[int, float, np.ndarray], np.ndarray]
 
 
 def encode_video(
@@ -76,3 +88,106 @@ def encode_video(
             for pkt in a_stream.encode():
                 out.mux(pkt)
     return path
+
+
+def audio_rate(path: Path | str, default: int = 48000) -> int:
+    """The sample rate of a file's first audio stream (`default` when it has none)."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as c:
+        if c.streams.audio:
+            return int(c.streams.audio[0].codec_context.sample_rate or default)
+    return default
+
+
+def _write_audio(container: Any, stream: Any, audio: np.ndarray, sr: int) -> None:
+    """Encode (2, n) float audio into `stream` and mux it."""
+    import av
+
+    layout = "stereo"
+    fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
+    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr) if fmt != "fltp" else None
+    block = 1024 * 16
+    for i in range(0, audio.shape[1], block):
+        chunk = np.ascontiguousarray(np.clip(audio[:, i:i + block], -1, 1).astype(np.float32))
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+        frame.sample_rate = sr
+        frame.pts = i
+        frame.time_base = Fraction(1, sr)
+        frames = resampler.resample(frame) if resampler is not None else [frame]
+        for f in frames:
+            for packet in stream.encode(f):
+                container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def mux_audio(video: Path | str, audio: np.ndarray, sr: int, out: Path | str) -> str:
+    """MP4 with the source's video stream (copied when possible) and (2, n) `audio` as AAC.
+
+    Returns how the video went in: `copied` or `re-encoded (h264)`."""
+    import av
+
+    out = Path(out)
+    try:
+        with av.open(str(video), metadata_errors="ignore") as inp:
+            vin = inp.streams.video[0]
+            with av.open(str(out), "w", format="mp4") as dst:
+                vout = dst.add_stream_from_template(vin)
+                aout = dst.add_stream("aac", rate=sr, layout="stereo")
+                aout.bit_rate = 160_000
+                for packet in inp.demux(vin):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = vout
+                    dst.mux(packet)
+                _write_audio(dst, aout, audio, sr)
+        return "copied"
+    except SensoriumError:
+        raise
+    except Exception as exc:  # codec not allowed in MP4, odd timestamps...
+        log.info("stream copy into MP4 failed (%s); re-encoding the video as H.264", exc)
+        out.unlink(missing_ok=True)
+    reencode_video(video, out, audio=audio, sr=sr)
+    return "re-encoded (h264)"
+
+
+def reencode_video(video: Path | str, out: Path, *, audio: np.ndarray | None = None, sr: int = 48000,
+                   draw: Draw | None = None, extra_h: int = 0,
+                   progress: Callable[[float], None] | None = None) -> None:
+    """H.264 MP4 of `video`'s frames, each passed through `draw` (which may make it `extra_h` px taller),
+    with (2, n) `audio` as AAC at `sr` when given."""
+    import av
+
+    from sensorium.media.video import iter_frames, probe_video
+
+    info = probe_video(video)
+    rate = Fraction(info.fps).limit_denominator(1001) if info.fps else Fraction(30)
+    with av.open(str(out), "w", format="mp4") as dst:
+        vs = dst.add_stream("libx264", rate=rate)
+        vs.width = info.width + (info.width % 2)
+        vs.height = info.height + extra_h + ((info.height + extra_h) % 2)
+        vs.pix_fmt = "yuv420p"
+        vs.options = {"crf": "21", "preset": "veryfast"}
+        aout = None
+        if audio is not None:
+            aout = dst.add_stream("aac", rate=sr, layout="stereo")
+            aout.bit_rate = 160_000
+        total = max(1, info.frame_count)
+        for k, (idx, t, bgr) in enumerate(iter_frames(video)):
+            img = draw(idx, t, bgr) if draw is not None else bgr
+            if img.shape[1] != vs.width or img.shape[0] != vs.height:
+                canvas = np.zeros((vs.height, vs.width, 3), dtype=np.uint8)
+                canvas[:img.shape[0], :img.shape[1]] = img
+                img = canvas
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+            frame.pts = idx
+            frame.time_base = 1 / rate
+            for packet in vs.encode(frame):
+                dst.mux(packet)
+            if progress is not None and k % 15 == 0:
+                progress(min(0.99, k / total))
+        for packet in vs.encode(None):
+            dst.mux(packet)
+        if aout is not None and audio is not None:
+            _write_audio(dst, aout, audio, sr)

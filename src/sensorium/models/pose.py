@@ -5,7 +5,7 @@ The registry shares one instance between requests, but a MediaPipe `Pose` soluti
 *one* person. So the registered model is a `PoseFactory`: it checks the bundled weights once and
 hands out independent `PoseTracker` objects, one per tracked walker:
 
-    with registry.use("mediapipe-pose") as factory:
+    with registry.use(POSE) as factory:
         tracker = factory.tracker()          # one per person track
         lm = tracker.process(bgr_crop)       # PoseLandmarks | None
         lm.foot("left")                      # heel, ankle, foot index (crop-normalised x, y, vis)
@@ -17,6 +17,7 @@ Only ``model_complexity=1`` works offline: mediapipe 0.10.14 bundles `pose_landm
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,8 +135,10 @@ class PoseFactory:
         probe.process(np.zeros((64, 64, 3), dtype=np.uint8))
         probe.close()
 
-    def tracker(self, **kwargs: object) -> PoseTracker:
-        return PoseTracker(**kwargs)  # type: ignore[arg-type]
+    def tracker(self, *, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+                smooth: bool = True) -> PoseTracker:
+        return PoseTracker(min_detection_confidence=min_detection_confidence,
+                           min_tracking_confidence=min_tracking_confidence, smooth=smooth)
 
 
 def locate(resolver: Resolver) -> Path:
@@ -148,8 +151,7 @@ def locate(resolver: Resolver) -> Path:
 
 def load(path: Path, settings: Settings) -> PoseFactory:
     try:
-        import mediapipe  # noqa: F401
-        from mediapipe.python.solutions import pose  # noqa: F401
+        importlib.import_module("mediapipe.python.solutions.pose")  # fails early, with a clear message
     except Exception as exc:  # ImportError, protobuf mismatch, ...
         raise SensoriumError(
             ErrorCode.MODEL_NOT_LOADED,
@@ -173,4 +175,4 @@ SPECS = [
     )
 ]
 
-POSE: ModelKey[PoseFactory] = ModelKey("mediapipe-pose")
+POSE: ModelKey[PoseFactory] = ModelKey(NAME)

@@ -40,6 +40,26 @@ class JobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class FoleyTaskRow(Base):
+    """A foley task: the uploaded video (in `DATA_DIR/foley/{id}/`) and the latest job of each step.
+
+    Check-then-submit of a step happens in one transaction that locks this row (see `foley/tasks.py`)."""
+
+    __tablename__ = "foley_tasks"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    filename: Mapped[str | None] = mapped_column(String(300), nullable=True)  # the upload's (sanitized) name
+    file: Mapped[str] = mapped_column(String(200))  # the stored video's name in the task folder
+    video: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # VideoFacts
+    detect_job: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    video_job: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    audio_job: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    last_step: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    outputs: Mapped[list[str]] = mapped_column(JSON, default=list)  # result kinds whose file is in place
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
