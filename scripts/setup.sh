@@ -53,8 +53,32 @@ if [ -z "${MODEL_DIRS:-}" ] && [ -d "$ROOT/../shared/models" ]; then
 fi
 export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$ROOT/.cache/numba}"
 
+# models the installed packages do not ship (YOLOX-nano, YAMNet): offer to pull them
+offer_pull() {
+  local missing
+  missing=$("$VENV/bin/python" - <<'PY' 2>/dev/null || true
+import json, subprocess, sys
+rows = json.loads(subprocess.run([sys.prefix + "/bin/sensorium", "models", "list", "--json"],
+                                 capture_output=True, text=True, check=True).stdout)
+print(" ".join(r["name"] for r in rows if not r["available"] and not r.get("optional") and r.get("pull")))
+PY
+)
+  [ -z "$missing" ] && return 0
+  log "models not on this machine yet: $missing (image, video, sound search and foley need them)"
+  if [ -t 0 ] && [ -z "${CI:-}" ]; then
+    read -r -p "Download them now with 'sensorium models pull'? [Y/n] " answer || answer=n
+    case "${answer:-y}" in
+      [Yy]*) "$VENV/bin/sensorium" models pull $missing || log "pull failed: the server starts anyway (MODEL_NOT_LOADED until fixed)";;
+      *) log "later: $VENV/bin/sensorium models pull $missing";;
+    esac
+  else
+    log "to get them: $VENV/bin/sensorium models pull $missing   (or MODEL_MIRROR_URL=http://mirror/... for an offline mirror)"
+  fi
+}
+
 case "$MODE" in
   serve)
+    offer_pull
     exec "$VENV/bin/sensorium" serve "$@"
     ;;
   test)

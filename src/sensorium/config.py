@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port.")
     workers: int = Field(1, ge=1, le=64, description="Uvicorn worker processes (each loads its own models).")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR."
+    )
     log_dir: Path = Field(Path("logs"), description="Folder of the rotating app.log.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS (comma separated; `*` for any)."
@@ -95,10 +97,11 @@ class Settings(BaseSettings):
     model_ttl_seconds: float = Field(
         900, description="Idle time before a model is unloaded; -1 never, 0 right after use."
     )
-    whisper_model_size: Literal["tiny", "base"] = Field(
+    whisper_model_size: Literal["tiny", "base", "small", "medium"] = Field(
         "tiny",
-        description="Whisper used for English: tiny -> tiny.en (fast), base -> base. "
-        "Auto-detection and other languages always use base (the only multilingual model).",
+        description="Whisper size: tiny -> tiny.en for English (fast; auto-detection and other "
+        "languages use base), base -> base, small -> small, medium -> medium (multilingual, slower, "
+        "more accurate; get them with `sensorium models pull whisper-small` / `whisper-medium`).",
     )
     whisper_beam_size: int = Field(
         0, ge=0, le=10,
@@ -107,7 +110,16 @@ class Settings(BaseSettings):
     )
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type on CPU.")
     whisper_cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads (0 = all cores).")
-    allow_downloads: bool = Field(False, description="Allow fetching weights from the internet.")
+    allow_downloads: bool = Field(
+        False, description="Let a missing model be fetched (verified, like `sensorium models pull`) "
+        "the first time it is needed. Off: only `sensorium models pull` downloads.",
+    )
+    model_mirror_url: str | None = Field(
+        None,
+        description="Plain HTTP(S) folder laid out like MODEL_CACHE_DIR (URL/yolox-nano/yolox_nano.onnx, "
+        "URL/yamnet/yamnet.tflite, ...) that `sensorium models pull` downloads from instead of the "
+        "publishers' sites (air-gapped sites).",
+    )
 
     # --- storage & jobs ---------------------------------------------------------
     data_dir: Path = Field(Path("data"), description="Database, job files, vector store.")

@@ -65,6 +65,7 @@ class ModelSpec:
     unload: Callable[[Any], None] | None = None
     capabilities: tuple[str, ...] = ()
     check: Callable[[Resolver], Path] | None = None  # cheap availability test (default: locate)
+    optional: bool = False  # fetched only on request (e.g. whisper-small): absent != degraded
 
 
 @dataclass

@@ -2,16 +2,17 @@
 
 Order, for every model: an explicit path (MODEL_PATHS), each folder of MODEL_DIRS, MODEL_CACHE_DIR,
 an installed model package, and — only when ALLOW_DOWNLOADS=true — a download into the cache.
+
+MODEL_DIRS folders, the cache and a mirror share one layout (`<dir>/yolox-nano/yolox_nano.onnx`,
+`<dir>/yamnet/yamnet.tflite`, `<dir>/whisper-small/model.bin`, ...), so what
+`sensorium models pull` writes into MODEL_CACHE_DIR is found here without further settings. The
+download step (ALLOW_DOWNLOADS=true) is the same verified pull (`models/pull.py`), for one model.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import os
-import shutil
-import tempfile
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -71,7 +72,8 @@ class Resolver:
 
         candidates: relative paths tried under each MODEL_DIRS folder and the cache
         (e.g. ``"yamnet/yamnet.tflite"``). packages: (module, relative path) pairs.
-        download: called with the cache folder when everything else failed and downloads are on.
+        download: called with the cache folder when everything else failed and downloads are on;
+        without it, a model that `sensorium models pull` knows is pulled into the cache.
         """
         tried: list[str] = []
         explicit = self.settings.model_paths.get(name)
@@ -95,29 +97,47 @@ class Resolver:
             tried.append(f"package {module}/{rel}")
             if p is not None and check(p):
                 return p
-        if download is not None and self.downloads:
-            target = self.cache_dir
-            target.mkdir(parents=True, exist_ok=True)
-            log.warning("downloading weights of %s into %s (ALLOW_DOWNLOADS=true)", name, target)
-            p = download(target)
-            if check(p):
-                return p
+        if self.downloads:
+            found = self._download(name, candidates, check, download)
+            if found is not None:
+                return found
         where = ", ".join(tried[:6]) + (" ..." if len(tried) > 6 else "")
         raise WeightsNotFound(f"weights not found (looked in {where})")
 
+    def _download(
+        self, name: str, candidates: Sequence[str], check: Callable[[Path], bool],
+        download: Callable[[Path], Path] | None,
+    ) -> Path | None:
+        target = self.cache_dir
+        if download is not None:
+            target.mkdir(parents=True, exist_ok=True)
+            log.warning("downloading weights of %s into %s (ALLOW_DOWNLOADS=true)", name, target)
+            p = download(target)
+            return p if check(p) else None
+        if self.pull(name):
+            for rel in candidates:
+                p = target / rel
+                if check(p):
+                    return p
+        return None
 
-def fetch_url(url: str, dest: Path) -> Path:
-    """Download one file atomically (used only behind ALLOW_DOWNLOADS)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
-            shutil.copyfileobj(resp, out)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return dest
+    def pull(self, name: str) -> bool:
+        """Pull model `name` into the cache (verified); False when no download is known for it."""
+        from sensorium.models.manifest import bundle
+        from sensorium.models.pull import Puller, PullError
+
+        b = bundle(name)
+        if b is None:
+            return False
+        log.warning("pulling %s into %s (ALLOW_DOWNLOADS=true)", name, self.cache_dir)
+        try:
+            with Puller(self.cache_dir, mirror=self.settings.model_mirror_url) as puller:
+                result = puller.pull(b)
+        except PullError as exc:  # e.g. a malformed MODEL_MIRROR_URL
+            raise WeightsNotFound(f"download failed: {exc}") from exc
+        if result.error:
+            raise WeightsNotFound(f"download failed: {result.error}")
+        return True
 
 
-__all__ = ["Resolver", "WeightsNotFound", "fetch_url", "package_path"]
+__all__ = ["Resolver", "WeightsNotFound", "package_path"]

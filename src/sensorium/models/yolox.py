@@ -8,7 +8,7 @@ into a 416x416 canvas filled with 114 (image at the top-left), float32 0..255, C
 rows are (cx, cy, w, h) in grid units, objectness and 80 class scores; they are decoded with the
 stride-8/16/32 grids, then class-aware NMS (OpenCV) keeps the best boxes.
 
-    with registry.use("yolox-nano") as det:
+    with registry.use(YOLOX_NANO) as det:
         for d in det.detect(bgr, classes={"person"}):
             print(d.label, d.score, d.box)
 """
@@ -176,8 +176,17 @@ def load(path: Path, settings: Settings) -> YoloxDetector:
 
 
 # The COCO-80 names in model order (used when coco_labels.txt is not beside the weights).
-COCO_LABELS = ["person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic_light", "fire_hydrant", "stop_sign", "parking_meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports_ball", "kite", "baseball_bat", "baseball_glove", "skateboard", "surfboard", "tennis_racket", "bottle", "wine_glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot_dog", "pizza", "donut", "cake", "chair", "couch", "potted_plant", "bed", "dining_table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell_phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy_bear", "hair_drier", "toothbrush"]
-COCO_LABELS = tuple(s.replace("_", " ") for s in COCO_LABELS)
+COCO_LABELS = tuple(s.replace("_", " ") for s in [
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic_light",
+    "fire_hydrant", "stop_sign", "parking_meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+    "skis", "snowboard", "sports_ball", "kite", "baseball_bat", "baseball_glove", "skateboard", "surfboard",
+    "tennis_racket", "bottle", "wine_glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot_dog", "pizza", "donut", "cake", "chair", "couch",
+    "potted_plant", "bed", "dining_table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell_phone",
+    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy_bear",
+    "hair_drier", "toothbrush"
+])
 
 SPECS = [
     ModelSpec(
@@ -186,8 +195,8 @@ SPECS = [
         description="YOLOX-nano, COCO 80 classes, 416x416 ONNX (objects and people in images/frames).",
         license="Apache-2.0",
         source="Megvii YOLOX GitHub release yolox_nano.onnx (MODEL_DIRS: yolox-nano/yolox_nano.onnx)",
-        install_hint="Put yolox_nano.onnx (and coco_labels.txt) in <MODEL_DIRS>/yolox-nano/ "
-        "(https://github.com/Megvii-BaseDetection/YOLOX/releases, yolox_nano.onnx).",
+        install_hint="Run `sensorium models pull yolox-nano` (or put yolox_nano.onnx and "
+        "coco_labels.txt in <MODEL_DIRS>/yolox-nano/).",
         locate=locate,
         load=load,
         capabilities=("analyze.image", "analyze.video", "foley"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+from sensorium.errors import ErrorCode, SensoriumError
 
 
 class Word(BaseModel):
@@ -57,3 +60,43 @@ class LanguageDetection(BaseModel):
     alternatives: list[LanguageScore] = Field(..., description="The top 5 languages, most likely first.")
     duration: float = Field(..., description="Length of the audio in seconds.")
     model: str = Field("", description="The model used (in `metadata.model`).", exclude=True)
+
+
+# ISO 639-1 codes Whisper knows (validation of the `language` parameter)
+WHISPER_LANGUAGES = [
+    "en", "zh", "de", "es", "ru", "ko", "fr", "ja", "pt", "tr", "pl", "ca", "nl", "ar", "sv", "it", "id", "hi",
+    "fi", "vi", "he", "uk", "el", "ms", "cs", "ro", "da", "hu", "ta", "no", "th", "ur", "hr", "bg", "lt", "la",
+    "mi", "ml", "cy", "sk", "te", "fa", "lv", "bn", "sr", "az", "sl", "kn", "et", "mk", "br", "eu", "is", "hy",
+    "ne", "mn", "bs", "kk", "sq", "sw", "gl", "mr", "pa", "si", "km", "sn", "yo", "so", "af", "oc", "ka", "be",
+    "tg", "sd", "gu", "am", "yi", "lo", "uz", "fo", "ht", "ps", "tk", "nn", "mt", "sa", "lb", "my", "bo", "tl",
+    "mg", "as", "tt", "haw", "ln", "ha", "ba", "jw", "su", "yue",
+]
+
+
+@dataclass
+class TranscribeOptions:
+    language: str | None = None  # None: detect
+    word_timestamps: bool = False
+    include_timestamps: bool = True
+    prompt: str | None = None
+    temperature: float | None = None
+    model: str | None = None  # explicit registry name
+    beam_size: int | None = None  # None: WHISPER_BEAM_SIZE, or the model's default
+    vad: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def normalize_language(value: str | None) -> str | None:
+    """'auto'/'' -> None; validates a Whisper language code (case-insensitive)."""
+    if value is None:
+        return None
+    code = value.strip().lower()
+    if code in ("", "auto", "detect"):
+        return None
+    if code not in WHISPER_LANGUAGES:
+        raise SensoriumError(
+            ErrorCode.VALIDATION_ERROR,
+            f"Unknown language {value!r}: use 'auto' or an ISO 639-1 code Whisper knows (e.g. en, fr, de).",
+            details={"param": "language"},
+        )
+    return code

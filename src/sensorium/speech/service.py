@@ -17,10 +17,10 @@ import numpy as np
 from sensorium.config import Settings
 from sensorium.jobs.schemas import JobRecord
 from sensorium.jobs.service import JobContext, JobService
-from sensorium.media.audio import load_audio
+from sensorium.media.audio import MIN_AUDIO_SECONDS, load_audio
 from sensorium.models.registry import ModelRegistry
-from sensorium.speech.schemas import LanguageDetection, Segment, Transcription
-from sensorium.speech.transcribe import SR, TranscribeOptions, detect_language, transcribe
+from sensorium.speech.schemas import LanguageDetection, Segment, TranscribeOptions, Transcription
+from sensorium.speech.transcribe import SR, detect_language, transcribe
 
 JOB_KIND = "analyze.audio"
 Check = Callable[[], None]
@@ -34,9 +34,10 @@ class SpeechService:
         jobs.register(JOB_KIND, self._run_job)
 
     # -- synchronous ---------------------------------------------------------------------
-    def load(self, path: Path, *, check: Check | None = None) -> np.ndarray:
+    def load(self, path: Path, *, check: Check | None = None, min_seconds: float = MIN_AUDIO_SECONDS) -> np.ndarray:
         """Decode any audio (or a video's audio track) to 16 kHz mono float32."""
-        return load_audio(path, SR, max_seconds=self.settings.max_media_duration_seconds, check=check)
+        return load_audio(path, SR, max_seconds=self.settings.max_media_duration_seconds, check=check,
+                          min_seconds=min_seconds)
 
     def transcribe_file(self, path: Path, opts: TranscribeOptions, *,
                         progress: Callable[[float], None] | None = None, check: Check | None = None,
