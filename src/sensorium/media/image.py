@@ -20,10 +20,18 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import pillow_heif
 
 from sensorium.errors import ErrorCode, SensoriumError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# HEIC/HEIF photos (phones): Pillow reads them through pillow-heif's opener (AVIF it reads itself)
+pillow_heif.register_heif_opener()
 
 #: smaller than this on either side, object/face/text detection cannot work
 MIN_DETECT_SIDE = 32
@@ -100,25 +108,15 @@ def _too_large(w: int, h: int, max_pixels: int) -> SensoriumError:
     )
 
 
-def decode_image(
-    source: Path | str | bytes,
-    *,
-    max_pixels: int,
-    max_side: int | None = None,
-) -> DecodedImage:
-    """Decode an image file/bytes to BGR uint8, guarded against bombs (see module doc).
-
-    max_side: if given, the returned array is downscaled so that its longer side is at most this
-    (aspect kept); `width`/`height` keep the original size.
-    """
-    import cv2
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _open_guarded(source: Path | str | bytes, max_pixels: int) -> Image.Image:
+    """Open (header only) with Pillow's bomb guard turned into FILE_TOO_LARGE, junk into PROCESSING_FAILED."""
+    from PIL import Image, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             # the guard below replaces Pillow's global one; never let its warning/exception decide
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = _open(source)
+            return _open(source)
     except Image.DecompressionBombError as exc:  # Pillow's own guard (> ~179 MP) fired first
         m = re.search(r"\((\d+) pixels\)", str(exc))
         pixels = int(m.group(1)) if m else None
@@ -134,6 +132,39 @@ def decode_image(
             ErrorCode.PROCESSING_FAILED,
             f"Could not decode the image: {exc}. The file may be corrupt, truncated or not an image.",
         ) from exc
+
+
+def _rgb_array(im: Image.Image, has_alpha: bool) -> np.ndarray:
+    """RGB uint8 pixels: transparency over white, 16-bit greys stretched to 8 bits."""
+    from PIL import Image
+
+    if has_alpha:
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr16 = np.asarray(im, dtype=np.float64)
+        lo, hi = float(arr16.min()), float(arr16.max())
+        scaled = ((arr16 - lo) / (hi - lo) * 255) if hi > lo else np.zeros_like(arr16)
+        return np.asarray(Image.fromarray(scaled.astype(np.uint8)).convert("RGB"))
+    return np.asarray(im.convert("RGB"))
+
+
+def decode_image(
+    source: Path | str | bytes,
+    *,
+    max_pixels: int,
+    max_side: int | None = None,
+) -> DecodedImage:
+    """Decode an image file/bytes to BGR uint8, guarded against bombs (see module doc).
+
+    max_side: if given, the returned array is downscaled so that its longer side is at most this
+    (aspect kept); `width`/`height` keep the original size.
+    """
+    import cv2
+    from PIL import Image, ImageOps
+
+    im = _open_guarded(source, max_pixels)
     with im:
         w, h = int(im.width), int(im.height)
         if w <= 0 or h <= 0:
@@ -160,18 +191,7 @@ def decode_image(
                 if rotated:
                     im = ImageOps.exif_transpose(im)
                 has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-                if has_alpha:
-                    rgba = im.convert("RGBA")
-                    bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                    rgb = Image.alpha_composite(bg, rgba).convert("RGB")
-                elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                    arr16 = np.asarray(im, dtype=np.float64)
-                    lo, hi = float(arr16.min()), float(arr16.max())
-                    scaled = ((arr16 - lo) / (hi - lo) * 255) if hi > lo else np.zeros_like(arr16)
-                    rgb = Image.fromarray(scaled.astype(np.uint8)).convert("RGB")
-                else:
-                    rgb = im.convert("RGB")
-                arr = np.asarray(rgb)
+                arr = _rgb_array(im, has_alpha)
         except SensoriumError:
             raise
         except (OSError, ValueError, SyntaxError, EOFError) as exc:

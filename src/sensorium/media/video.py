@@ -283,6 +283,7 @@ def uniform_times(duration: float, n: int) -> list[float]:
     return [duration * (i + 0.5) / n for i in range(n)]
 
 
+# one seek-and-decode state machine over sorted targets: split, its shared state (it, pos, last) would leak
 def frames_at(
     path: Path | str,
     times: Sequence[float],
