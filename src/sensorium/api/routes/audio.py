@@ -13,8 +13,7 @@ from sensorium.api.submit import accepted
 from sensorium.api.uploads import receive_upload
 from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
-from sensorium.speech.schemas import LanguageDetection, Transcription
-from sensorium.speech.transcribe import TranscribeOptions, normalize_language
+from sensorium.speech.schemas import LanguageDetection, TranscribeOptions, Transcription, normalize_language
 from sensorium.store.files import Workspace
 
 router = APIRouter(tags=["audio"])

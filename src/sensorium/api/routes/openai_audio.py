@@ -23,8 +23,9 @@ from sensorium.concurrency import checker
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.services import Services
 from sensorium.speech.openai_format import OpenAITranscription, verbose_json
+from sensorium.speech.schemas import TranscribeOptions, normalize_language
 from sensorium.speech.subtitles import to_srt, to_vtt
-from sensorium.speech.transcribe import TranscribeOptions, normalize_language, resolve_model_name
+from sensorium.speech.transcribe import resolve_model_name
 from sensorium.store.files import Workspace
 
 router = APIRouter(prefix="/v1", tags=["openai"])
