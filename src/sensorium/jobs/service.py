@@ -156,19 +156,6 @@ class JobService:
         shutil.move(str(path), target)
         return self.submit(kind, {**params, "file": target.name}, job_id=job_id)
 
-    def create(self, kind: str, params: dict[str, Any], *, job_id: str | None = None,
-               status: str = "succeeded", result: dict[str, Any] | None = None) -> JobRecord:
-        """Record a job without running it (e.g. an upload waiting for its next step)."""
-        job_id = job_id or self.new_id()
-        self.workdir(job_id).mkdir(parents=True, exist_ok=True)
-        now = utcnow()
-        row = JobRow(id=job_id, kind=kind, status=status, progress=100.0 if status == "succeeded" else 0.0,
-                     stage=status, params=params, result=result, attempts=0,
-                     finished_at=now if status in TERMINAL else None)
-        with self.db.session.begin() as s:
-            s.add(row)
-        return self._record(row)
-
     def get(self, job_id: str) -> JobRecord:
         with self.db.session() as s:
             row = s.get(JobRow, job_id)

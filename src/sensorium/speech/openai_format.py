@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sensorium.speech.schemas import Transcription, Word
+from sensorium.speech.schemas import Transcription, Word, given
 
 LANGUAGE_NAMES = {
     "en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "pt": "portuguese",
@@ -26,13 +26,13 @@ def verbose_json(result: Transcription, granularities: set[str], temperature: fl
     }
     if "segment" in granularities:
         body["segments"] = [
-            {"id": s.id, "seek": 0, "start": s.start, "end": s.end, "text": s.text,
-             "tokens": [], "temperature": temperature, "avg_logprob": s.avg_logprob or 0.0,
-             "compression_ratio": 0.0, "no_speech_prob": s.no_speech_prob or 0.0}
+            {"id": s.id, "seek": 0, "start": given(s.start), "end": given(s.end), "text": s.text,
+             "tokens": [], "temperature": temperature, "avg_logprob": given(s.avg_logprob) or 0.0,
+             "compression_ratio": 0.0, "no_speech_prob": given(s.no_speech_prob) or 0.0}
             for s in result.segments
         ]
     if "word" in granularities:
-        body["words"] = [w.model_dump() for s in result.segments for w in (s.words or [])]
+        body["words"] = [w.model_dump() for s in result.segments for w in (given(s.words) or [])]
     return body
 
 

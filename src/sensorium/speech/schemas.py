@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import MISSING, BaseModel, Field
 
 from sensorium.errors import ErrorCode, SensoriumError
+
+T = TypeVar("T")
+
+
+def given(value: T | MISSING) -> T | None:
+    """A field left MISSING as None (MISSING itself is truthy: never test it directly)."""
+    return None if value is MISSING else value
 
 
 class Word(BaseModel):
@@ -20,16 +27,13 @@ class Word(BaseModel):
 class Segment(BaseModel):
     id: int = Field(..., description="0-based index of the segment.")
     text: str = Field(..., description="The segment's text.")
-    start: float | None = Field(None, description="Start time in seconds (when timestamps are included).")
-    end: float | None = Field(None, description="End time in seconds (when timestamps are included).")
-    avg_logprob: float | None = Field(None, description="Mean token log-probability (closer to 0 is surer).")
-    no_speech_prob: float | None = Field(None, description="Whisper's probability that the window was not speech.")
-    words: list[Word] | None = Field(None, description="Per-word timing (with `word_level_timestamps=true`).")
-
-    @model_serializer(mode="wrap")
-    def _omit_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Timing fields that were not asked for are left out, not sent as null."""
-        return {k: v for k, v in handler(self).items() if v is not None}
+    # fields not asked for (timestamps, words) are left out of the JSON, not sent as null
+    start: float | MISSING = Field(MISSING, description="Start time in seconds (when timestamps are included).")
+    end: float | MISSING = Field(MISSING, description="End time in seconds (when timestamps are included).")
+    avg_logprob: float | MISSING = Field(MISSING, description="Mean token log-probability (closer to 0 is surer).")
+    no_speech_prob: float | MISSING = Field(MISSING, description="Whisper's probability that the window was "
+                                            "not speech.")
+    words: list[Word] | MISSING = Field(MISSING, description="Per-word timing (with `word_level_timestamps=true`).")
 
 
 class Transcription(BaseModel):

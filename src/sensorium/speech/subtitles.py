@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sensorium.speech.schemas import Segment
+from sensorium.speech.schemas import Segment, given
 
 
 def _stamp(seconds: float, sep: str) -> str:
@@ -19,9 +19,9 @@ def _cues(segments: Iterable[Segment]) -> list[tuple[float, float, str]]:
     cues = []
     for seg in segments:
         text = " ".join(seg.text.split())
-        if not text or seg.start is None or seg.end is None:
+        start, end = given(seg.start), given(seg.end)
+        if not text or start is None or end is None:
             continue
-        start, end = float(seg.start), float(seg.end)
         cues.append((start, max(end, start + 0.001), text.replace("-->", "->")))
     return cues
 
