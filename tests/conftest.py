@@ -29,6 +29,15 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shared_models() -> Path:
+    """../shared/models (YOLOX-nano, YAMNet): the tests that need those weights skip without them."""
+    models = SHARED / "models"
+    if not (models / "yolox-nano").is_dir() or not (models / "yamnet").is_dir():
+        pytest.skip(f"../shared/models not found at {models} (YOLOX-nano and YAMNet weights)")
+    return models
+
+
+@pytest.fixture(scope="session")
 def session_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sensorium")
 

@@ -12,6 +12,8 @@ import pytest
 from testkit.sounds import save, tone
 from tests.sound.conftest import COLLECTION
 
+pytestmark = pytest.mark.usefixtures("shared_models")  # these tests run YOLOX-nano / YAMNet
+
 
 @pytest.fixture(scope="module")
 def bus_jpg(shared_dir: Path) -> bytes:

@@ -16,6 +16,8 @@ from sensorium.sound import sidecars
 from testkit.sounds import rain, save, tone
 from tests.sound.conftest import COLLECTION
 
+pytestmark = pytest.mark.usefixtures("shared_models")  # these tests run YOLOX-nano / YAMNet
+
 
 def rows_by_name(services) -> dict[str, dict]:
     store = services.vectors

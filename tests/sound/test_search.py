@@ -11,6 +11,8 @@ from sensorium.sound.schemas import Motion
 from testkit.sounds import clicks, rain, tone
 from tests.sound.conftest import COLLECTION
 
+pytestmark = pytest.mark.usefixtures("shared_models")  # these tests run YOLOX-nano / YAMNet
+
 
 def names(paths) -> set[str]:
     return {p.name for p in paths}

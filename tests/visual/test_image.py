@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from tests.visual import media
 
+pytestmark = pytest.mark.usefixtures("shared_models")  # these tests run YOLOX-nano / YAMNet
+
 
 @pytest.fixture(scope="module")
 def photos(shared_dir: Path) -> dict[str, Path]:

@@ -20,6 +20,8 @@ from sensorium.vision.video import analyze_video
 from testkit.settings import make_settings
 from tests.visual import media
 
+pytestmark = pytest.mark.usefixtures("shared_models")  # these tests run YOLOX-nano / YAMNet
+
 
 class FakeOpenAI:
     """Records every request; answers like an OpenAI chat-completions endpoint."""

@@ -16,6 +16,8 @@ from sensorium.media import video as vid
 from sensorium.media.encode import encode_video
 from tests.visual import media
 
+pytestmark = pytest.mark.usefixtures("shared_models")  # these tests run YOLOX-nano / YAMNet
+
 CUT_AT = 2.4
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
 
