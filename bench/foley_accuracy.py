@@ -18,17 +18,13 @@ import argparse
 import json
 import os
 import pickle
-import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,49 +35,7 @@ from sensorium.foley import gait  # noqa: E402 - after the sys.path set-up above
 from sensorium.foley.detect import _scan, _walkers  # noqa: E402
 from sensorium.foley.scan import DetectOptions, ScanShared  # noqa: E402
 from sensorium.media.video import probe_video  # noqa: E402
-
-LABELS = ROOT / "tests" / "foley" / "labels" / "walk_labels.json"
-CLIPS = ROOT.parent / "shared" / "testdata" / "walk"
-
-
-@dataclass
-class Clip:
-    name: str
-    path: Path
-    times: np.ndarray  # decoded frame times (s, from the stream start), in decode order
-    windows: list[tuple[int, int]]
-    strikes: list[int]  # labelled heel-strike frames inside the windows
-    toe_offs: list[int]
-    strike_feet: dict[int, str]
-    frame_h: int = 0
-    tracks: list[Any] | None = None
-
-
-def decoded_times(path: Path) -> np.ndarray:
-    import av
-
-    with av.open(str(path)) as c:
-        s = c.streams.video[0]
-        start = float(s.start_time * s.time_base) if s.start_time is not None else 0.0
-        return np.array([float(f.pts * s.time_base) - start for f in c.decode(s)])
-
-
-def load_clips(names: Sequence[str] | None = None) -> list[Clip]:
-    doc = json.loads(LABELS.read_text())
-    out = []
-    for name, c in doc["clips"].items():
-        if names and name not in names:
-            continue
-        wins = [(int(a), int(b)) for a, b in c["scored_windows"]]
-
-        def inside(f: int, wins: list[tuple[int, int]] = wins) -> bool:
-            return any(a <= f <= b for a, b in wins)
-
-        strikes = [e for e in c["events"] if e["event"] == "heel_strike" and inside(e["frame"])]
-        toes = [e["frame"] for e in c["events"] if e["event"] == "toe_off" and inside(e["frame"])]
-        out.append(Clip(name, CLIPS / name, decoded_times(CLIPS / name), wins, [e["frame"] for e in strikes], toes,
-                        {e["frame"]: e["foot"] for e in strikes}))
-    return out
+from testkit.footsteps import Clip, load_clips, score, summarize  # noqa: E402
 
 
 def scan_tracks(clip: Clip, registry: Any, opts: DetectOptions, cache: Path | None) -> None:
@@ -102,38 +56,6 @@ def scan_tracks(clip: Clip, registry: Any, opts: DetectOptions, cache: Path | No
         (cache / key).write_bytes(pickle.dumps((clip.tracks, clip.frame_h)))
 
 
-def to_index(clip: Clip, t: float) -> float:
-    """A time (s from the stream start) as a fractional decoded-frame index."""
-    return float(np.interp(t, clip.times, np.arange(len(clip.times))))
-
-
-def score(clip: Clip, events: list[dict[str, Any]], kind: str = "heel_strike") -> dict[str, Any]:
-    """F1 at +-1 and +-2 frames and the timing errors, inside the scored windows."""
-    labels = clip.strikes if kind == "heel_strike" else clip.toe_offs
-    det = [to_index(clip, e["time_s"]) for e in events if e["event"] == kind]
-    det = [d for d in det if any(a - 0.5 <= d <= b + 0.5 for a, b in clip.windows)]
-    out: dict[str, Any] = {"labels": len(labels), "detected": len(det)}
-    for tol in (1, 2):
-        tp, fp, fn, errs = gait.match_events([float(round(d)) for d in det], [float(x) for x in labels], tol)
-        out[f"f1_{tol}"] = round(gait.f1_score(tp, fp, fn), 3)
-        out[f"tp_{tol}"], out[f"fp_{tol}"], out[f"fn_{tol}"] = tp, fp, fn
-    # timing error in ms (sub-frame detection time vs the label frame's time), on the +-2 matches
-    tp, fp, fn, _ = gait.match_events(det, [float(x) for x in labels], 2.5)
-    pairs = sorted((abs(d - x), d, x) for d in det for x in labels if abs(d - x) <= 2.5)
-    used_d: set[float] = set()
-    used_l: set[int] = set()
-    errs_ms = []
-    for _, d, x in pairs:
-        if d in used_d or x in used_l:
-            continue
-        used_d.add(d)
-        used_l.add(x)
-        t_det = float(np.interp(d, np.arange(len(clip.times)), clip.times))
-        errs_ms.append(1000 * (t_det - clip.times[x]))
-    out["errors_ms"] = [round(e, 1) for e in errs_ms]
-    return out
-
-
 def events_for(clip: Clip, opts: DetectOptions, gait_fn: Callable[..., Any] | None = None) -> list[dict[str, Any]]:
     if gait_fn is None:
         events, _, _ = _walkers(clip.tracks or [], opts, clip.frame_h)
@@ -141,19 +63,53 @@ def events_for(clip: Clip, opts: DetectOptions, gait_fn: Callable[..., Any] | No
     return gait_fn(clip)
 
 
-def summarize(per_clip: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    tot = {k: sum(r[k] for r in per_clip.values()) for k in ("tp_1", "fp_1", "fn_1", "tp_2", "fp_2", "fn_2")}
-    errs = [abs(e) for r in per_clip.values() for e in r["errors_ms"]]
-    return {"f1_1": round(gait.f1_score(tot["tp_1"], tot["fp_1"], tot["fn_1"]), 3),
-            "f1_2": round(gait.f1_score(tot["tp_2"], tot["fp_2"], tot["fn_2"]), 3),
-            "median_abs_error_ms": round(statistics.median(errs), 1) if errs else None,
-            "p90_abs_error_ms": round(float(np.percentile(errs, 90)), 1) if errs else None, **tot}
+#: the heel-stop constants of gait.py and the values tried for them (leave-one-clip-out)
+GRID = {
+    "STRIKE_BIAS_SECONDS": [-0.04, -0.02, 0.0, 0.02],
+    "STOP_FRACTION": [0.2, 0.35, 0.5],
+    "STOP_FLOOR": [0.1, 0.2, 0.3],
+    "STOP_SMOOTH_SECONDS": [0.1, 0.15, 0.23],
+    "STOP_SEARCH_SECONDS": [(0.1, 0.1), (0.2, 0.1), (0.1, 0.2)],
+}
+
+
+def _key(total: dict[str, Any]) -> tuple[float, float, float]:
+    """What a parameter choice maximises: F1 at +-2 frames, then at +-1, then a small timing error."""
+    return total["f1_2"], total["f1_1"], -(total["median_abs_error_ms"] or 1e9)
+
+
+def leave_one_clip_out(clips: list[Clip], opts: DetectOptions) -> dict[str, Any]:
+    """Choose the heel-stop constants on five clips, score the sixth; every clip in turn."""
+    import itertools
+
+    names = list(GRID)
+    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*GRID.values())]
+    saved = {n: getattr(gait, n) for n in names}
+    table: dict[int, dict[str, dict[str, Any]]] = {}
+    try:
+        for k, combo in enumerate(combos):
+            for n, v in combo.items():
+                setattr(gait, n, v)
+            table[k] = {c.name: score(c, events_for(c, opts)) for c in clips}
+    finally:
+        for n, v in saved.items():
+            setattr(gait, n, v)
+    per_clip, chosen = {}, {}
+    for held in clips:
+        rest = [c.name for c in clips if c.name != held.name]
+        best = max(table, key=lambda k: _key(summarize({n: table[k][n] for n in rest})))
+        per_clip[held.name], chosen[held.name] = table[best][held.name], combos[best]
+    best_all = max(table, key=lambda k: _key(summarize(table[k])))
+    return {"per_clip": per_clip, "chosen": chosen, "total": summarize(per_clip),
+            "in_sample_best": {"params": combos[best_all], "total": summarize(table[best_all])},
+            "combos": len(combos)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=None, help="Folder to cache the pose tracks in.")
     ap.add_argument("--stride", type=int, default=1)
+    ap.add_argument("--loco", action="store_true", help="Also choose the heel-stop constants leave-one-clip-out.")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "foley_accuracy.json")
     args = ap.parse_args()
     import tempfile
@@ -174,10 +130,18 @@ def main() -> None:
         print(f"{clip.name:40} labels {r['labels']:3d} det {r['detected']:3d}  F1 +-1 {r['f1_1']:.2f}  "
               f"+-2 {r['f1_2']:.2f}  errors ms {r['errors_ms']}", flush=True)
     total = summarize(per_clip)
-    print("all clips:", total)
+    print("all clips (the shipped constants):", total)
+    toe = summarize({c.name: score(c, events_for(c, opts), "toe_off") for c in clips})
+    print("toe-offs:", toe)
+    loco = leave_one_clip_out(clips, opts) if args.loco else None
+    if loco:
+        for name, r in loco["per_clip"].items():
+            print(f"LOCO {name:40} F1 +-1 {r['f1_1']:.2f} +-2 {r['f1_2']:.2f}  chosen {loco['chosen'][name]}")
+        print("LOCO all clips:", loco["total"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"benchmark": "foley_accuracy", "stride": args.stride, "per_clip": per_clip,
-                                    "total": total, "seconds": round(time.perf_counter() - t0, 1)}, indent=1))
+                                    "total": total, "toe_offs": toe, "leave_one_clip_out": loco,
+                                    "seconds": round(time.perf_counter() - t0, 1)}, indent=1, default=float))
 
 
 if __name__ == "__main__":

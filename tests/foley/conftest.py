@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 HERE = Path(__file__).parent
-LABELS = json.loads((HERE / "labels.json").read_text())
+#: blind labels of the six real clips (tests/foley/labels/README.md); scoring in testkit/footsteps.py
+LABELS = json.loads((HERE / "labels" / "walk_labels.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +32,7 @@ def foley_registry(services, shared_dir: Path):
 
 @pytest.fixture(scope="session")
 def labelled_detections(walk_dir: Path, foley_registry):
-    """Detection (stride 1) of each labelled clip, run once per session."""
+    """Detection (stride 1) of each of the six labelled clips, run once per session."""
     from sensorium.foley import DetectOptions, detect_footsteps
 
     out = {}

@@ -1,40 +1,31 @@
-"""Heel-strike accuracy on the three real walking clips against hand labels (tests/foley/labels.json)."""
+"""Heel-strike accuracy on the six real walking clips against the blind labels
+(tests/foley/labels/walk_labels.json, scored with testkit/footsteps.py).
+
+These are regression guards on clips the method's constants were chosen on (in sample). The figures
+that count are the leave-one-clip-out ones of `bench/foley_accuracy.py --loco`, in the README.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-
-from sensorium.foley.gait import f1_score, match_events
+from testkit.footsteps import load_clips, score, summarize
 from tests.foley.conftest import LABELS
 
-TOLERANCE_FRAMES = 2.0
+
+def _score(detections, walk_dir) -> dict:
+    clips = load_clips(list(detections), folder=walk_dir)
+    per_clip = {c.name: score(c, detections[c.name].events) for c in clips}
+    return {"per_clip": per_clip, **summarize(per_clip)}
 
 
-def _score(detections):
-    tp = fp = fn = 0
-    errors_ms: list[float] = []
-    per_clip = {}
-    for name, lab in LABELS["clips"].items():
-        det = detections[name]
-        fps = det.video["fps"]
-        strikes = [e for e in det.events if e["event"] == "heel_strike"]
-        inside = [e["frame_exact"] for e in strikes
-                  if any(a - 0.5 <= e["frame_exact"] <= b + 0.5 for a, b in lab["windows"])]
-        t, f, n, err = match_events(inside, lab["heel_strikes"], TOLERANCE_FRAMES)
-        tp, fp, fn = tp + t, fp + f, fn + n
-        errors_ms += [e / fps * 1000 for e in err]
-        per_clip[name] = (t, f, n)
-    return tp, fp, fn, errors_ms, per_clip
-
-
-def test_heel_strike_f1_and_timing_on_real_clips(labelled_detections) -> None:
-    tp, fp, fn, errors_ms, per_clip = _score(labelled_detections)
-    f1 = f1_score(tp, fp, fn)
-    median = float(np.median(np.abs(errors_ms)))
-    print(f"\nheel strikes: tp={tp} fp={fp} fn={fn} F1={f1:.3f} median |error|={median:.1f} ms per clip={per_clip}")
-    assert tp + fn == sum(len(c["heel_strikes"]) for c in LABELS["clips"].values())
-    assert f1 >= 0.9, per_clip
-    assert median <= 33.0
+def test_heel_strike_f1_and_timing_on_real_clips(labelled_detections, walk_dir) -> None:
+    r = _score(labelled_detections, walk_dir)
+    print(f"\nheel strikes: {({k: v for k, v in r.items() if k != 'per_clip'})}")
+    assert len(r["per_clip"]) == 6
+    assert r["tp_2"] + r["fn_2"] == sum(x["labels"] for x in r["per_clip"].values()) == 57
+    assert r["f1_2"] >= 0.9, r["per_clip"]
+    assert r["f1_1"] >= 0.7, r["per_clip"]
+    assert r["median_abs_error_ms"] <= 30.0
+    assert r["side_correct"] >= 0.9 * r["side_matched"]  # left/right against the labeller's sides
 
 
 def test_each_clip_has_one_main_walker_with_alternating_feet(labelled_detections) -> None:
@@ -63,17 +54,16 @@ def test_toe_offs_fall_between_strikes(labelled_detections) -> None:
 
 
 def test_two_half_scan_keeps_the_accuracy(walk_dir, foley_registry) -> None:
-    """Long videos are scanned as two halves on two threads; forced here on the labelled clips."""
+    """Long videos are scanned as two halves on two threads; forced here on the two longest clips."""
     from sensorium.foley import DetectOptions, detect_footsteps
-    from tests.foley.conftest import LABELS
 
+    names = ["gait_abnormal_03_concriduction.mp4", "gait_abnormal_08_no_arm_swing.mp4"]
+    assert set(names) <= set(LABELS["clips"])
     detections = {name: detect_footsteps(walk_dir / name, foley_registry,
                                          DetectOptions(stride=1, split_min_seconds=0.0))
-                  for name in LABELS["clips"]}
+                  for name in names}
     assert all(d.timings["segments"] == 2 for d in detections.values())
-    tp, fp, fn, errors_ms, per_clip = _score(detections)
-    f1 = f1_score(tp, fp, fn)
-    median = float(np.median(np.abs(errors_ms)))
-    print(f"\ntwo halves: tp={tp} fp={fp} fn={fn} F1={f1:.3f} median |error|={median:.1f} ms per clip={per_clip}")
-    assert f1 >= 0.9, per_clip
-    assert median <= 33.0
+    r = _score(detections, walk_dir)
+    print(f"\ntwo halves: {({k: v for k, v in r.items() if k != 'per_clip'})}")
+    assert r["f1_2"] >= 0.9, r["per_clip"]
+    assert r["median_abs_error_ms"] <= 33.0

@@ -6,13 +6,20 @@ with sub-frame times, foot side, confidence and the contact point.
 
 Methods (compared on the hand-labelled real clips, see docs/foley.md; `envelope` is the default):
 
-* ``envelope`` — coordinate-based (after Zeni et al. 2008), identity-free. Each heel's horizontal
+* ``envelope`` — coordinate-based (after Zeni et al. 2008) for *which* steps there are, foot speed
+  (after O'Connor et al. 2007) for *when* they land. Each heel's horizontal
   position relative to the pelvis, signed by the walking direction and divided by body height, is
   largest when that foot lands in front of the body. The *front-foot envelope* ``max(left, right)``
   is a sawtooth whose peaks are the heel strikes of either foot, whichever landmark MediaPipe called
   left or right (its left/right labels swap in side views, which breaks per-foot methods). Toe-offs
   are the minima of ``min(left toe, right toe)``. The walking direction comes from the feet
   themselves (toe ahead of heel), so a panning camera that follows the walker does not matter.
+  Timing: the envelope peaks about a frame after the heel is planted (the heel keeps sliding a little
+  relative to the pelvis), so each strike is moved to the moment the landing heel *stops* — its image
+  speed (lightly smoothed) falls below STOP_FRACTION of its swing speed, searched within
+  STOP_SEARCH_SECONDS of the peak — then shifted by STRIKE_BIAS_SECONDS. Those three constants were
+  chosen by leave-one-clip-out on the six blind-labelled clips (`bench/foley_accuracy.py`). When the heel
+  never stops in the image (a camera panning with the walker) the peak time is kept.
 * ``zeni`` — the same extremum per landmark series (left and right separately), then merged.
 * ``vertical`` — local maxima of the smoothed heel height in the image (lowest point = contact).
 * ``stationary`` — the heel's image speed falls below a threshold after a swing (static camera only).
@@ -34,6 +41,14 @@ from sensorium.foley.schemas import METHODS
 #: seconds: smoothing window (Savitzky–Golay, quadratic), minimum time between strikes
 SMOOTH_SECONDS = 0.23
 DESPIKE_SECONDS = 0.15
+#: heel-stop timing (see the module doc): speed smoothing, search window around the envelope peak
+#: (before, after), stop threshold (a fraction of the swing speed, with a floor in body heights/s),
+#: and a constant shift of the strike time
+STOP_SMOOTH_SECONDS = 0.15
+STOP_SEARCH_SECONDS = (0.1, 0.1)
+STOP_FRACTION = 0.35
+STOP_FLOOR = 0.1
+STRIKE_BIAS_SECONDS = -0.02
 MIN_STEP_SECONDS = 0.25
 #: front-foot envelope peak prominence, in body heights
 PROMINENCE = 0.05
@@ -103,12 +118,12 @@ def despike(x: np.ndarray, rate: float) -> np.ndarray:
     return medfilt(np.pad(x, pad, mode="edge"), k)[pad:-pad]
 
 
-def smooth(x: np.ndarray, rate: float) -> np.ndarray:
-    """Savitzky–Golay (quadratic) over ~SMOOTH_SECONDS; NaNs are interpolated first."""
+def smooth(x: np.ndarray, rate: float, seconds: float = SMOOTH_SECONDS) -> np.ndarray:
+    """Savitzky–Golay (quadratic) over ~`seconds`; NaNs are interpolated first."""
     from scipy.signal import savgol_filter
 
     x = _interp_nan(x)
-    win = _odd(int(round(SMOOTH_SECONDS * rate)))
+    win = _odd(int(round(seconds * rate)))
     if win < 5:  # low sample rate (stride): a 3-point moving average, no more
         if len(x) < 3:
             return x
@@ -170,6 +185,7 @@ class _Series:
         self.H = np.maximum(self.H, 1.0)
         self.hip_x = smooth(despike(np.array([s.hip[0] for s in seg]), self.rate), self.rate)
         self.hip_y = smooth(despike(np.array([s.hip[1] for s in seg]), self.rate), self.rate)
+        self._speed: dict[str, np.ndarray] = {}
         self.raw: dict[str, dict[str, np.ndarray]] = {}
         self.sm: dict[str, dict[str, np.ndarray]] = {}
         for part in ("heel", "toe", "ankle"):
@@ -191,6 +207,16 @@ class _Series:
 
     def rel(self, part: str, side: str) -> np.ndarray:
         return (self.sm[part][side][:, 0] - self.hip_x) * self.direction / self.H
+
+    def heel_speed(self, side: str) -> np.ndarray:
+        """Image speed of a heel in body heights per second (lightly smoothed), cached per side."""
+        cached = self._speed.get(side)
+        if cached is None:
+            raw = self.raw["heel"][side]
+            hx = smooth(despike(raw[:, 0], self.rate), self.rate, STOP_SMOOTH_SECONDS)
+            hy = smooth(despike(raw[:, 1], self.rate), self.rate, STOP_SMOOTH_SECONDS)
+            cached = self._speed[side] = np.hypot(np.gradient(hx), np.gradient(hy)) * self.rate / self.H
+        return cached
 
     def vis(self, side: str, i: int) -> float:
         return float(np.mean([self.raw[p][side][i, 2] for p in ("heel", "toe", "ankle")]))
@@ -229,6 +255,28 @@ def _valid(ser: _Series, i: int, side: str) -> bool:
     return ser.vis(side, i) >= MIN_VISIBILITY
 
 
+def _heel_stop(ser: _Series, i: int, side: str) -> float | None:
+    """Fractional sample where the landing heel stops near the envelope peak at `i` (None: it never does)."""
+    v = ser.heel_speed(side)
+    lo = max(1, i - int(round(STOP_SEARCH_SECONDS[0] * ser.rate)))
+    hi = min(len(v) - 1, i + int(round(STOP_SEARCH_SECONDS[1] * ser.rate)))
+    if lo > i:
+        return None
+    swing = float(v[max(0, lo - int(0.2 * ser.rate)):i + 1].max())
+    thr = max(STOP_FLOOR, STOP_FRACTION * swing)
+    for j in range(lo, hi + 1):
+        if v[j - 1] > thr >= v[j]:
+            return j - 1 + (float((v[j - 1] - thr) / (v[j - 1] - v[j])) if v[j - 1] != v[j] else 0.0)
+    return None
+
+
+def _strike_offset(ser: _Series, env: np.ndarray, i: int, side: str) -> float:
+    """The strike's position relative to sample `i` (heel stop, else the envelope peak), with the bias."""
+    stop = _heel_stop(ser, i, side)
+    off = (stop - i) if stop is not None else _parabolic(env, i)
+    return off + STRIKE_BIAS_SECONDS * ser.rate
+
+
 def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: bool = True,
                    prominence: float = PROMINENCE) -> list[GaitEvent]:
     if len(seg) < 5 or seg[-1].time - seg[0].time < MIN_SEGMENT_SECONDS:
@@ -242,7 +290,7 @@ def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: 
         for i, p in zip(pk, prom, strict=True):
             side = "left" if rel_l[i] >= rel_r[i] else "right"
             if _valid(ser, i, side):
-                events.append(_event(ser, i, _parabolic(env, i), side, "heel_strike", p, "heel"))
+                events.append(_event(ser, i, _strike_offset(ser, env, i, side), side, "heel_strike", p, "heel"))
         if toe_off:
             tl, tr = ser.rel("toe", "left"), ser.rel("toe", "right")
             env_t = np.minimum(tl, tr)

@@ -1,0 +1,118 @@
+"""Footstep labels and scoring: the blind labels of the six real walking clips
+(tests/foley/labels/walk_labels.json) and how a detection is scored against them.
+
+Heel strikes (or toe-offs) inside each clip's scored windows count; a detection matches a label when its
+nearest decoded frame is within +-1 / +-2 frames (one to one, closest pairs first); timing errors are the
+detection's sub-frame time minus the label frame's time. Frame indices are in decoded order (two clips have
+a short first frame interval), so times are mapped through each clip's decoded frame times.
+Shared by tests/foley and bench/foley_accuracy.py.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sensorium.foley import gait
+from testkit.settings import REPO, SHARED
+
+LABELS = REPO / "tests" / "foley" / "labels" / "walk_labels.json"
+CLIPS = SHARED / "testdata" / "walk"
+
+
+@dataclass
+class Clip:
+    name: str
+    path: Path
+    times: np.ndarray  # decoded frame times (s, from the stream start), in decode order
+    windows: list[tuple[int, int]]
+    strikes: list[int]  # labelled heel-strike frames inside the windows
+    toe_offs: list[int]
+    strike_feet: dict[int, str]
+    frame_h: int = 0
+    tracks: list[Any] | None = None
+
+
+def decoded_times(path: Path) -> np.ndarray:
+    import av
+
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        start = float(s.start_time * s.time_base) if s.start_time is not None else 0.0
+        return np.array([float(f.pts * s.time_base) - start for f in c.decode(s)])
+
+
+def load_clips(names: list[str] | None = None, folder: Path = CLIPS) -> list[Clip]:
+    doc = json.loads(LABELS.read_text())
+    out = []
+    for name, c in doc["clips"].items():
+        if names and name not in names:
+            continue
+        wins = [(int(a), int(b)) for a, b in c["scored_windows"]]
+
+        def inside(f: int, wins: list[tuple[int, int]] = wins) -> bool:
+            return any(a <= f <= b for a, b in wins)
+
+        strikes = [e for e in c["events"] if e["event"] == "heel_strike" and inside(e["frame"])]
+        toes = [e["frame"] for e in c["events"] if e["event"] == "toe_off" and inside(e["frame"])]
+        out.append(Clip(name, folder / name, decoded_times(folder / name), wins, [e["frame"] for e in strikes], toes,
+                        {e["frame"]: e["foot"] for e in strikes}))
+    return out
+
+
+def to_index(clip: Clip, t: float) -> float:
+    """A time (s from the stream start) as a fractional decoded-frame index."""
+    return float(np.interp(t, clip.times, np.arange(len(clip.times))))
+
+
+def score(clip: Clip, events: list[dict[str, Any]], kind: str = "heel_strike") -> dict[str, Any]:
+    """F1 at +-1 and +-2 frames and the timing errors, inside the scored windows."""
+    labels = clip.strikes if kind == "heel_strike" else clip.toe_offs
+    det = [to_index(clip, e["time_s"]) for e in events if e["event"] == kind]
+    det = [d for d in det if any(a - 0.5 <= d <= b + 0.5 for a, b in clip.windows)]
+    out: dict[str, Any] = {"labels": len(labels), "detected": len(det)}
+    for tol in (1, 2):
+        tp, fp, fn, errs = gait.match_events([float(round(d)) for d in det], [float(x) for x in labels], tol)
+        out[f"f1_{tol}"] = round(gait.f1_score(tp, fp, fn), 3)
+        out[f"tp_{tol}"], out[f"fp_{tol}"], out[f"fn_{tol}"] = tp, fp, fn
+    # timing error in ms (sub-frame detection time vs the label frame's time), on the +-2 matches
+    errs_ms = [1000 * (float(np.interp(d, np.arange(len(clip.times)), clip.times)) - clip.times[x])
+               for _, d, x in _pairs(det, labels, 2.5)]
+    out["errors_ms"] = [round(e, 1) for e in errs_ms]
+    if kind == "heel_strike":  # left/right of the strikes matched within +-2 frames
+        feet = {round(to_index(clip, e["time_s"]), 3): e.get("foot") for e in events if e["event"] == kind}
+        sides = [feet.get(round(d, 3)) == clip.strike_feet[x] for _, d, x in _pairs(det, labels, 2.5)]
+        out["side_correct"], out["side_matched"] = sum(sides), len(sides)
+    return out
+
+
+def _pairs(det: list[float], labels: list[int], tol: float) -> list[tuple[float, float, int]]:
+    """One-to-one (closest first) matches between detections and labels within `tol` frames."""
+    pairs = sorted((abs(d - x), d, x) for d in det for x in labels if abs(d - x) <= tol)
+    used_d: set[float] = set()
+    used_l: set[int] = set()
+    out = []
+    for gap, d, x in pairs:
+        if d not in used_d and x not in used_l:
+            used_d.add(d)
+            used_l.add(x)
+            out.append((gap, d, x))
+    return out
+
+
+def summarize(per_clip: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    keys = ["tp_1", "fp_1", "fn_1", "tp_2", "fp_2", "fn_2"]
+    keys += [k for k in ("side_correct", "side_matched") if all(k in r for r in per_clip.values())]
+    tot = {k: sum(r[k] for r in per_clip.values()) for k in keys}
+    errs = [abs(e) for r in per_clip.values() for e in r["errors_ms"]]
+    return {"f1_1": round(gait.f1_score(tot["tp_1"], tot["fp_1"], tot["fn_1"]), 3),
+            "f1_2": round(gait.f1_score(tot["tp_2"], tot["fp_2"], tot["fn_2"]), 3),
+            "median_abs_error_ms": round(statistics.median(errs), 1) if errs else None,
+            "p90_abs_error_ms": round(float(np.percentile(errs, 90)), 1) if errs else None, **tot}
+
+
