@@ -14,6 +14,8 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MB = 1024 * 1024
+#: the origins of the original Multimodal Analysis API's documentation (local web front ends)
+DEFAULT_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:3001")
 
 
 def _split_list(value: object) -> object:
@@ -46,7 +48,9 @@ class Settings(BaseSettings):
     )
     log_dir: Path = Field(Path("logs"), description="Folder of the rotating app.log.")
     cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Origins allowed by CORS (comma separated; `*` for any)."
+        default_factory=lambda: list(DEFAULT_CORS_ORIGINS),
+        description="Origins allowed by CORS (comma separated; `*` for any, never the default; empty: no "
+        "CORS headers). The default lets a local web front end on port 3000 or 3001 call the API.",
     )
 
     # --- access -----------------------------------------------------------------
@@ -55,10 +59,19 @@ class Settings(BaseSettings):
         description="API keys accepted (comma separated). Empty: no key needed. Clients send "
         "`Authorization: Bearer KEY` or `X-API-Key: KEY`.",
     )
+    sound_library_dir: Path | None = Field(
+        None, description="Your sound-effects folder. The HTTP API may index folders inside it (besides "
+        "DATA_DIR/libraries and LIBRARY_ROOTS).",
+    )
+    music_library_dir: Path | None = Field(
+        None, description="Your music folder. The HTTP API may index folders inside it (besides "
+        "DATA_DIR/libraries and LIBRARY_ROOTS).",
+    )
     library_roots: Annotated[list[Path], NoDecode] = Field(
         default_factory=list,
-        description="Folders the HTTP API may index sound libraries from (comma separated). Empty: any "
-        "folder the server can read (fine on a single-user machine; set it on a shared server).",
+        description="More folders the HTTP API may index libraries from (comma separated). The API only "
+        "indexes inside DATA_DIR/libraries (created at start), SOUND_LIBRARY_DIR, MUSIC_LIBRARY_DIR and these; "
+        "the CLI (`sensorium library index DIR`) may index any folder.",
     )
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Requests per minute per API key (or client address); 0 = unlimited."
@@ -141,6 +154,11 @@ class Settings(BaseSettings):
     def _lists(cls, value: object) -> object:
         return _split_list(value)
 
+    @field_validator("sound_library_dir", "music_library_dir", mode="before")
+    @classmethod
+    def _optional_dir(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("model_paths", mode="before")
     @classmethod
     def _paths(cls, value: object) -> object:
@@ -148,10 +166,11 @@ class Settings(BaseSettings):
             return json.loads(value) if value.strip() else {}
         return value
 
-    @field_validator("model_cache_dir", "data_dir", "log_dir", mode="after")
+    @field_validator("model_cache_dir", "data_dir", "log_dir", "sound_library_dir", "music_library_dir",
+                     mode="after")
     @classmethod
-    def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @field_validator("model_dirs", "library_roots", mode="after")
     @classmethod
@@ -171,6 +190,22 @@ class Settings(BaseSettings):
     def tmp_dir(self) -> Path:
         return self.data_dir / "tmp"
 
+    @property
+    def libraries_dir(self) -> Path:
+        """DATA_DIR/libraries: the folder the HTTP API may always index libraries from."""
+        return self.data_dir / "libraries"
+
+    def index_roots(self) -> dict[str, Path]:
+        """The folders the HTTP API may index libraries from, by the setting that names them."""
+        roots = {"DATA_DIR/libraries": self.libraries_dir}
+        if self.sound_library_dir is not None:
+            roots["SOUND_LIBRARY_DIR"] = self.sound_library_dir
+        if self.music_library_dir is not None:
+            roots["MUSIC_LIBRARY_DIR"] = self.music_library_dir
+        for i, root in enumerate(self.library_roots):
+            roots[f"LIBRARY_ROOTS[{i}]"] = root
+        return roots
+
     def limit_bytes(self, kind: str) -> int:
         """Per-type limit (image/video/audio), never above MAX_UPLOAD_SIZE_MB."""
         per_kind = {
@@ -181,7 +216,8 @@ class Settings(BaseSettings):
         return int(min(per_kind, self.max_upload_size_mb) * MB)
 
     def ensure_dirs(self) -> None:
-        for d in (self.data_dir, self.jobs_dir, self.tmp_dir, self.log_dir, self.model_cache_dir):
+        for d in (self.data_dir, self.jobs_dir, self.tmp_dir, self.log_dir, self.model_cache_dir,
+                  self.libraries_dir):
             d.mkdir(parents=True, exist_ok=True)
 
     @property

@@ -193,7 +193,7 @@ def test_async_job_transcribes(client: TestClient, sentence_wav: Path) -> None:
     assert job["status"] == "succeeded", job
     assert job["progress"] == 100
     assert wer(SENTENCE, job["result"]["result"]["transcription"]) <= 0.15
-    assert job["result"]["type"] == "audio_analysis"
+    assert job["result"]["type"] == "audio"
 
 
 def test_french_recording_in_aiff_is_transcribed(client: TestClient, media_dir: Path) -> None:

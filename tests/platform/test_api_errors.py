@@ -302,3 +302,108 @@ def test_api_keys_and_rate_limit(tmp_path: Path) -> None:
         assert int(limited.headers["retry-after"]) >= 1
         assert c.get("/api/info", headers={"X-API-Key": "k2"}).status_code == 200
     svc.close()
+
+
+# --- issue 14: malformed bodies, bounded parameters, library roots --------------------------
+def test_malformed_multipart_is_a_documented_validation_error(client: TestClient) -> None:
+    broken = {"content": b"--XYZ\r\nContent-Disposition: form-data\r\n\r\nnot a field",
+              "headers": {"content-type": "multipart/form-data"}}  # no boundary parameter
+    for path in ("/api/analyze/audio", "/api/analyze/image", "/api/upload-video", "/process_frames"):
+        body = _assert_error(client.post(path, **broken), 422, "VALIDATION_ERROR")
+        assert "Malformed request body" in body["error"]["message"], path
+    r = client.post("/v1/audio/transcriptions", **broken)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error"
+    assert r.json()["error"]["type"] == "invalid_request_error"
+    spec = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/analyze/audio", "/api/analyze/image", "/api/analyze/batch", "/process_frames",
+                 "/api/upload-video", "/api/sound/search"):
+        assert "malformed request body" in spec[path]["post"]["responses"]["422"]["description"], path
+    assert "malformed body" in spec["/v1/audio/transcriptions"]["post"]["responses"]["400"]["description"]
+
+
+def _leaves(schema: dict, components: dict):
+    if "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    for alt in schema.get("anyOf", []):
+        yield from _leaves(alt, components)
+    if schema.get("type") == "array":
+        yield from _leaves(schema.get("items", {}), components)
+    elif "anyOf" not in schema:
+        yield schema
+
+
+def test_every_string_and_number_parameter_is_bounded(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    components = spec["components"]["schemas"]
+    unbounded = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            params = [(p["name"], p["schema"]) for p in op.get("parameters", [])]
+            for content in op.get("requestBody", {}).get("content", {}).values():
+                for body in _leaves(content["schema"], components):
+                    params += list(body.get("properties", {}).items())
+            for name, schema in params:
+                for leaf in _leaves(schema, components):
+                    kind = leaf.get("type")
+                    if kind == "string" and not ({"maxLength", "pattern", "enum", "const", "contentMediaType"}
+                                                 & set(leaf) or leaf.get("format") == "binary"):
+                        unbounded.append(f"{method.upper()} {path} {name}")
+                    upper = {"maximum", "exclusiveMaximum"} & set(leaf)
+                    lower = {"minimum", "exclusiveMinimum"} & set(leaf)
+                    if kind in ("integer", "number") and not (upper and lower):
+                        unbounded.append(f"{method.upper()} {path} {name}")
+    assert unbounded == []
+
+
+@pytest.fixture()
+def rooted(tmp_path: Path):
+    """An app with SOUND_LIBRARY_DIR set and a job worker; nothing else configured."""
+    home = tmp_path / "my-sfx"
+    (home / "doors").mkdir(parents=True)
+    settings = make_settings(tmp_path / "srv", sound_library_dir=home, job_workers=1)
+    svc = build_services(settings)
+    with TestClient(create_app(services=svc)) as c:
+        yield c, settings
+    svc.close()
+
+
+def test_library_index_is_confined_to_the_library_roots(rooted, tmp_path: Path) -> None:
+    c, settings = rooted
+    assert settings.libraries_dir.is_dir()  # DATA_DIR/libraries is created at start
+    (settings.libraries_dir / "escape").symlink_to("/etc")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    answers = []
+    for directory in ("/etc", "/root", "", "   ", str(tmp_path / "missing"), str(outside), "x" * 256, "/" + "y" * 300,
+                      "../../..", "escape", "/etc/passwd", "~root", str(settings.data_dir)):
+        r = c.post("/api/library/sounds/index", json={"directory": directory, "name": "x"})
+        body = _assert_error(r, 422, "VALIDATION_ERROR")
+        answers.append((r.status_code, body["error"]))
+    assert all(a == answers[0] for a in answers), answers  # one answer: nothing told about what exists
+    assert "LIBRARY_ROOTS" in answers[0][1]["message"] and "sensorium library index" in answers[0][1]["message"]
+    _assert_error(c.post("/api/library/sounds/index", json={"directory": "z" * 5000}), 422, "VALIDATION_ERROR")
+
+
+def test_library_index_inside_the_roots_shows_no_server_paths(rooted) -> None:
+    from tests.helpers import wait_job
+
+    c, settings = rooted
+    lib = settings.libraries_dir / "sfx"
+    lib.mkdir()
+    (lib / "metadata.json").write_text("{not json")  # reported in the result, with its path
+    r = c.post("/api/library/sounds/index", json={"directory": "sfx", "name": "mine", "sfx_embeddings": False})
+    assert r.status_code == 202, r.text
+    job = wait_job(c, r.json()["data"]["result"]["job_id"], timeout=60)
+    assert job["status"] == "succeeded", job
+    assert job["params"]["directory"] == "sfx" and job["params"]["library_root"] == "DATA_DIR/libraries"
+    result = job["result"]["result"]
+    assert result["root"] == "sfx" and result["metadata_errors"][0]["path"] == "metadata.json"
+    text = str(c.get(f"/api/jobs/{job['id']}").json()) + str(c.get("/api/library/sounds").json())
+    assert str(settings.data_dir.resolve()) not in text and str(settings.data_dir) not in text
+    # absolute paths inside a root work too: SOUND_LIBRARY_DIR here, named relative to it
+    r = c.post("/api/library/sounds/index", json={"directory": str(settings.sound_library_dir / "doors"),
+                                                  "name": "doors"})
+    assert r.status_code == 202, r.text
+    params = r.json()["data"]["result"]["params"]
+    assert params["directory"] == "doors" and params["library_root"] == "SOUND_LIBRARY_DIR"
+    assert wait_job(c, r.json()["data"]["result"]["job_id"], timeout=60)["result"]["result"]["root"] == "doors"

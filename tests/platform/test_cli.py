@@ -49,7 +49,7 @@ def test_analyze_srt_and_json(cli_env: Path, speak) -> None:
     res = runner.invoke(app, ["analyze", str(wav), "--json", "--language", "en"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["success"] and out["type"] == "audio_analysis"
+    assert out["success"] and out["type"] == "audio"
     assert "command line tool" in out["result"]["transcription"].lower()
 
 

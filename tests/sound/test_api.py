@@ -152,7 +152,8 @@ def test_synthesize_soundscape(client, indexed) -> None:
 
 
 def test_library_endpoints_and_index_job(client, indexed, tmp_path) -> None:
-    folder = tmp_path / "apilib"
+    # issue 14: the HTTP API indexes only inside the library roots (here DATA_DIR/libraries)
+    folder = client.app.state.services.settings.libraries_dir / "apilib"
     save(folder / "t1.wav", tone(2.0, 500))
     save(folder / "t2.wav", tone(2.0, 900))
     r = client.post("/api/library/sounds/index", json={"directory": str(folder), "name": "apilib",

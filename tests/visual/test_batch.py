@@ -37,11 +37,11 @@ def test_batch_mixed_in_order(client: TestClient, batch_files: list[Path]) -> No
     assert [x["index"] for x in res] == [0, 1, 2, 3]
     assert [x["filename"] for x in res] == ["photo.mp3", "batch.mp4", "junk.bin", "batch.wav"]
     img, vid, junk, aud = res
-    assert img["success"] and img["type"] == "image_analysis"
+    assert img["success"] and img["type"] == "image"
     assert img["result"]["people"]["count"] == 2 and "two people" in img["result"]["answer"]
-    assert vid["success"] and vid["type"] == "video_analysis" and len(vid["result"]["frames"]) == 2
+    assert vid["success"] and vid["type"] == "video" and len(vid["result"]["frames"]) == 2
     assert junk["success"] is False and junk["error"]["code"] == "INVALID_FILE_TYPE"
-    assert aud["success"] and aud["type"] == "audio_analysis"
+    assert aud["success"] and aud["type"] == "audio"
     assert "morning" in aud["result"]["transcription"].lower()
     assert all(x["metadata"]["processing_time_ms"] > 0 for x in res if x["success"])
 
@@ -74,12 +74,12 @@ def test_dispatch_routes_by_content(services, shared_dir: Path, media_dir: Path)
     seen: list[float] = []
     out = services.vision.analyze_path(shared_dir / "testdata" / "images" / "bus.jpg",
                                        AnalyzeOptions(prompt="is there a bus?"), progress=seen.append)
-    assert out.type == "image_analysis" and out.result.answer.startswith("Yes")
+    assert out.type == "image" and out.result.answer.startswith("Yes")
     assert seen and seen[-1] == 1.0
     clip = media.cut_clip(media_dir / "dispatch.mp4", cut_at=1.0, duration=2.0, fps=10)
     seen.clear()
     out = services.vision.analyze_path(clip, AnalyzeOptions(num_frames=3, frame_sampling="keyframes"),
                                        progress=seen.append)
-    assert out.type == "video_analysis" and out.result.frame_sampling == "keyframes"
+    assert out.type == "video" and out.result.frame_sampling == "keyframes"
     assert len(out.result.summary.scene_changes) == 1
     assert seen == sorted(seen) and seen[-1] == 1.0

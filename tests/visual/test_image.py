@@ -39,7 +39,7 @@ def analyzed(client: TestClient, path: Path, **data: str) -> dict:
     status, body = _cache[key]
     assert status == 200, body
     assert body["success"] is True
-    assert body["data"]["type"] == "image_analysis"
+    assert body["data"]["type"] == "image"
     return body["data"]["result"]
 
 

@@ -109,7 +109,7 @@ def test_video_keyframes_analysis(client: TestClient, cut_clip: Path) -> None:
                               prompt="When does the scene change?")
     assert status == 200, body
     res = body["data"]["result"]
-    assert body["data"]["type"] == "video_analysis"
+    assert body["data"]["type"] == "video"
     assert (res["resolution"], res["fps"], res["duration"]) == ("480x270", 25.0, 5.0)
     assert "audio" not in res  # no audio track, no audio section
     cuts = res["summary"]["scene_changes"]

@@ -64,8 +64,12 @@ metrics stay open). RATE_LIMIT_PER_MINUTE caps requests per key (or client addre
 
 **Error codes**: INVALID_FILE_TYPE (415), FILE_TOO_LARGE (413), PROCESSING_FAILED (422/500),
 MODEL_NOT_LOADED (503), TIMEOUT (504), OUT_OF_MEMORY (507), SERVICE_UNAVAILABLE (503 + Retry-After),
-VALIDATION_ERROR (422, 405 for a wrong method), NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429),
-QUOTA_EXCEEDED (429).
+VALIDATION_ERROR (422, 405 for a wrong method; also a malformed body, e.g. a broken multipart form or JSON),
+NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429), QUOTA_EXCEEDED (429). Under `/v1/`, VALIDATION_ERROR
+answers 400 as OpenAI does.
+
+**CORS.** CORS_ORIGINS (default `http://localhost:3000,http://localhost:3001`) lists the browser origins
+allowed to call the API.
 """
 
 
@@ -120,9 +124,8 @@ def install_error_handlers(app: FastAPI) -> None:
                                  status=405, headers={"Allow": allowed} if allowed else None)
         elif exc.status_code == 413:
             err = SensoriumError(ErrorCode.FILE_TOO_LARGE, str(exc.detail))
-        elif exc.status_code in (400, 422):
-            err = SensoriumError(ErrorCode.VALIDATION_ERROR, f"Malformed request: {exc.detail}",
-                                 status=400 if exc.status_code == 400 else 422)
+        elif exc.status_code in (400, 422):  # e.g. a broken multipart body: 422 (400 under /v1/)
+            err = SensoriumError(ErrorCode.VALIDATION_ERROR, f"Malformed request body: {exc.detail}")
         elif exc.status_code == 401:
             err = SensoriumError(ErrorCode.UNAUTHORIZED, str(exc.detail))
         elif exc.status_code == 429:
@@ -175,7 +178,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in ROUTERS():
         app.include_router(router)
 
-    if settings.cors_origins:
+    app.add_middleware(BodyLimitMiddleware, limit_for=_limit_for(settings))
+    if settings.api_keys or settings.rate_limit_per_minute:
+        app.add_middleware(AccessMiddleware, keys=settings.api_keys, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:  # outermost: errors, 401s and 413s carry the CORS headers too
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -183,10 +190,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(BodyLimitMiddleware, limit_for=_limit_for(settings))
-    if settings.api_keys or settings.rate_limit_per_minute:
-        app.add_middleware(AccessMiddleware, keys=settings.api_keys, per_minute=settings.rate_limit_per_minute)
-    app.add_middleware(RequestContextMiddleware)
     return app
 
 

@@ -62,7 +62,9 @@ class Metadata(BaseModel):
 
 
 class Data(BaseModel, Generic[T]):
-    type: str = Field(..., description="What the result is, e.g. `audio_analysis`.")
+    type: str = Field(..., description="What the result is: `image`, `video` or `audio` for the analyses of "
+                      "/api/analyze/image, /video and /audio; the endpoint's own type elsewhere, e.g. "
+                      "`language_detection`, `sound_search`.")
     result: T
     metadata: Metadata
 
@@ -85,6 +87,10 @@ class ErrorEnvelope(BaseModel):
     timestamp: str
 
 
+#: what the API adds to a code's meaning in the OpenAPI description
+API_NOTES = {ErrorCode.VALIDATION_ERROR: "Also a malformed request body (a broken multipart form or JSON)."}
+
+
 def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries listing the error codes a route can return."""
     by_status: dict[int, list[ErrorCode]] = {}
@@ -92,7 +98,8 @@ def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
         by_status.setdefault(STATUS[code], []).append(code)
     out: dict[int | str, dict[str, Any]] = {}
     for status, cs in sorted(by_status.items()):
-        desc = " | ".join(f"`{c.value}`: {DESCRIPTIONS[c]}" for c in cs)
+        desc = " | ".join(f"`{c.value}`: {DESCRIPTIONS[c]}" + (f" {API_NOTES[c]}" if c in API_NOTES else "")
+                          for c in cs)
         out[status] = {"model": ErrorEnvelope, "description": desc}
     return out
 

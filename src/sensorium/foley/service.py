@@ -58,6 +58,8 @@ AUDIO = "foley.audio"
 DETECTION_FILE = "detection.json"
 TRACKS_FILE = "tracks.npz"
 OUTPUTS: dict[str, str] = {"annotated": "annotated.mp4", "audio": "footsteps.wav", "mixed": "mixed.mp4"}
+#: the video each generation step makes (what a download without `kind` returns after it)
+STEP_VIDEO: dict[str, OutputKind] = {"video": "annotated", "audio": "mixed"}
 Progress = Callable[[float, str], None]
 
 
@@ -139,6 +141,27 @@ class FoleyService:
                                  f"The {kind} result is not ready: call {how} and wait for it to finish.",
                                  details={"param": "kind"})
         return path
+
+    def download(self, task_id: str, kind: OutputKind | None = None) -> tuple[OutputKind, Path]:
+        """The result to download: `kind`, or else the video of the latest generation step asked for
+        (`annotated` after generate-video, `mixed` after generate-audio-video; when detection ran since,
+        the video generated last). VALIDATION_ERROR when it is not ready."""
+        if kind is None:
+            kind = self.latest_video(task_id)
+        return kind, self.result_file(task_id, kind)
+
+    def latest_video(self, task_id: str) -> OutputKind:
+        """`annotated` or `mixed`: the one the latest generation step makes (see `download`)."""
+        task = self.tasks.get(task_id)
+        if task.last_step in STEP_VIDEO:
+            return STEP_VIDEO[task.last_step]
+        made = [v for k in task.outputs for v in STEP_VIDEO.values() if v == k]
+        if not made:
+            raise SensoriumError(ErrorCode.VALIDATION_ERROR,
+                                 "Nothing has been generated for this task yet: call POST /api/generate-video/"
+                                 "{task_id} (annotated video) or POST /api/generate-audio-video/{task_id} (video "
+                                 "with the footstep track) and wait for it to finish.", details={"param": "kind"})
+        return made[-1]
 
     def purge_tasks(self, older_than: timedelta) -> int:
         """Delete tasks untouched for `older_than` (as finished jobs are), with their files."""

@@ -125,10 +125,11 @@ class TaskStore:
         return job
 
     def add_outputs(self, task_id: str, *kinds: OutputKind) -> None:
-        """Record that these result files are in place (called by the step that wrote them)."""
+        """Record that these result files are in place (called by the step that wrote them). `outputs` is
+        kept in the order the results were last written: the most recent last."""
         with self.db.session.begin() as s:
             row = self._lock(s, task_id)
-            row.outputs = [k for k in ("annotated", "audio", "mixed") if k in {*(row.outputs or []), *kinds}]
+            row.outputs = [k for k in (row.outputs or []) if k not in kinds] + list(kinds)
 
     def purge(self, older_than: timedelta) -> int:
         """Delete tasks (rows and folders) untouched for `older_than` with no step queued or running."""

@@ -154,9 +154,10 @@ class InputFile(BaseModel):
 # --- indexing -----------------------------------------------------------------------------------
 class IndexRequest(BaseModel):
     directory: str = Field(..., description="Folder on the server to index recursively (WAV, FLAC, MP3, "
-                           "OGG, M4A recognized by content). Sidecar `*.csv` / `*.json` tables with a "
-                           "`fname`/`filename` column give captions, labels and splits.",
-                           examples=["/srv/sfx"], max_length=4096)
+                           "OGG, M4A recognized by content), inside a library root: DATA_DIR/libraries (a "
+                           "relative path is taken there), SOUND_LIBRARY_DIR, MUSIC_LIBRARY_DIR or LIBRARY_ROOTS. "
+                           "Sidecar `*.csv` / `*.json` tables with a `fname`/`filename` column give captions, "
+                           "labels and splits.", examples=["sfx"], max_length=4096)
     name: str = Field(DEFAULT_COLLECTION, description="Collection name (1-64 letters, digits, `_`, `-`). "
                       "Re-indexing the same name is incremental.", max_length=64)
     max_seconds: float = Field(DEFAULT_MAX_SECONDS, gt=0, le=3600,
@@ -185,7 +186,8 @@ class CollectionStats(BaseModel):
 
 class IndexCounts(BaseModel):
     collection: str = Field(..., description="Collection name.")
-    root: str = Field(..., description="The folder indexed (resolved).")
+    root: str = Field(..., description="The folder indexed: relative to its library root in API results "
+                      "(`.` for the root itself), resolved in the CLI's.")
     files_seen: int = Field(0, description="Sound files found.")
     indexed: int = Field(0, description="New files analysed.")
     reindexed: int = Field(0, description="Changed files analysed again.")
@@ -289,6 +291,10 @@ class LegacyHealth(BaseModel):
     audioldm_pipeline: bool = Field(..., description="AudioLDM2 generation is available: always false "
                                     "(not shipped); synthesis mixes library clips instead.")
     models: dict[str, LegacyModelState] = Field(..., description="Per model: installed and currently loaded.")
+    library_empty: bool = Field(..., description="True when the `default` collection that /process_frames "
+                                "searches has no clip: index one first (`sensorium library index DIR --name "
+                                "default` on the server, or POST /api/library/sounds/index).")
+    library_clips: int = Field(..., description="Clips in the `default` collection.")
 
 
 class LegacyRoot(BaseModel):

@@ -35,10 +35,12 @@ from sensorium.models.text_embedding import MINILM
 from sensorium.models.yamnet import YAMNET
 from sensorium.models.yolox import YOLOX_NANO
 from sensorium.sound import frames as frame_words
+from sensorium.sound import roots
 from sensorium.sound import search as scoring
 from sensorium.sound.indexer import Progress, index_library
 from sensorium.sound.library import collection_names, collection_stats, features_from_wave, load_head, table_name
 from sensorium.sound.schemas import (
+    DEFAULT_COLLECTION,
     DEFAULT_MAX_SECONDS,
     DEFAULT_THRESHOLD,
     DEFAULT_TOP_K,
@@ -95,26 +97,46 @@ class SoundService:
 
     # -- collections ---------------------------------------------------------------------------------
     def require_collection(self, name: str) -> str:
-        """The store table of collection `name`, or NOT_FOUND (saying which collections exist)."""
+        """The store table of collection `name`, or NOT_FOUND saying how to index it (and which exist)."""
         t = table_name(name)
         if not self.vectors.exists(t):
             known = collection_names(self.vectors)
-            hint = f" Known: {', '.join(known)}." if known else \
-                " No sound library is indexed yet: POST /api/library/sounds/index first."
-            raise SensoriumError(ErrorCode.NOT_FOUND, f"No sound collection named {name!r}.{hint}")
+            state = f"Indexed collections: {', '.join(known)}." if known else "No sound library is indexed yet."
+            raise SensoriumError(
+                ErrorCode.NOT_FOUND,
+                f"No sound collection named {name!r}. {state} Index a folder of sounds as {name!r} first: on the "
+                f"server `sensorium library index DIR --name {name}`, or over HTTP POST /api/library/sounds/index "
+                f'with {{"directory": "...", "name": "{name}"}} (a folder inside DATA_DIR/libraries, '
+                "SOUND_LIBRARY_DIR or LIBRARY_ROOTS).",
+                details={"param": "collection", "collections": known})
         return t
 
-    def list_collections(self) -> CollectionList:
+    def list_collections(self, *, public: bool = False) -> CollectionList:
+        """Every collection with its stats; `public`: folders relative to their library root (API)."""
         out = []
         for name in collection_names(self.vectors):
             t = table_name(name)
             info = self.vectors.get_info(t)
             last = info.get("last_index")
-            out.append(Collection(
+            col = Collection(
                 name=name, root=info.get("root"), created_at=info.get("created_at"),
                 updated_at=info.get("updated_at"), last_index=LastIndex(**last) if last else None,
-                **collection_stats(self.vectors, t).model_dump()))
+                **collection_stats(self.vectors, t).model_dump())
+            out.append(self._public_collection(col) if public else col)
         return CollectionList(collections=out, total=len(out))
+
+    def _public_collection(self, col: Collection) -> Collection:
+        """No absolute server paths: folders relative to their library root (else their name only)."""
+        root = roots.public_folder(col.root, self.settings)
+        last = col.last_index
+        if last is not None:
+            folder = Path(last.root)
+            last = last.model_copy(update={
+                "root": roots.public_folder(last.root, self.settings),
+                "metadata_errors": [e.model_copy(update={"path": roots.scrub(e.path, folder),
+                                                         "error": roots.scrub(e.error, folder)})
+                                    for e in last.metadata_errors]})
+        return col.model_copy(update={"root": root, "last_index": last})
 
     def delete_collection(self, name: str) -> CollectionDeleted:
         """Drop the collection's index (the sound files are never touched)."""
@@ -141,27 +163,19 @@ class SoundService:
         return StoredFile(path=str(path), media_type=media_type, filename=row.get("fname") or path.name)
 
     # -- indexing --------------------------------------------------------------------------------------
-    def index_folder(self, directory: str) -> Path:
-        """The resolved folder to index, or VALIDATION_ERROR (missing, or outside LIBRARY_ROOTS)."""
-        folder = Path(directory).expanduser()
-        if not folder.is_dir():
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                                 f"Folder {directory!r} does not exist on the server or is not a folder.",
-                                 details={"param": "directory"})
-        roots = self.settings.library_roots
-        resolved = folder.resolve()
-        if roots and not any(resolved.is_relative_to(r.resolve()) for r in roots):
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                                 f"Folder {directory!r} is outside the folders this server may index "
-                                 "(LIBRARY_ROOTS).", details={"param": "directory"})
-        return resolved
+    def index_folder(self, directory: str, root: str | None = None) -> roots.RootedFolder:
+        """The folder the HTTP API may index, inside a library root (`sound/roots.py`), or VALIDATION_ERROR
+        (the same one whatever the reason, so nothing is told about paths outside the roots)."""
+        return roots.resolve_folder(directory, self.settings, root)
 
     def submit_index(self, req: IndexRequest) -> JobRecord:
-        """Queue the indexing of a server folder (checked first) as a `library.sounds.index` job."""
+        """Queue the indexing of a folder inside the library roots (checked first) as a
+        `library.sounds.index` job; its parameters and result name the folder relative to its root."""
         table_name(req.name)  # validates the name
-        folder = self.index_folder(req.directory)
-        return self.jobs.submit(JOB_KIND, {"directory": str(folder), "name": req.name,
-                                           "max_seconds": req.max_seconds, "sfx_embeddings": req.sfx_embeddings})
+        rooted = self.index_folder(req.directory)
+        return self.jobs.submit(JOB_KIND, {"directory": rooted.relative, "library_root": rooted.root,
+                                           "name": req.name, "max_seconds": req.max_seconds,
+                                           "sfx_embeddings": req.sfx_embeddings})
 
     def index_library(self, directory: Path | str, name: str, progress: Progress | None = None, *,
                       check: Check | None = None, max_seconds: float = DEFAULT_MAX_SECONDS,
@@ -173,11 +187,12 @@ class SoundService:
     def _run_index_job(self, ctx: JobContext) -> dict[str, Any]:
         p = ctx.params
         t0 = time.perf_counter()
+        rooted = self.index_folder(p["directory"], p.get("library_root"))  # checked again: links may change
         result = self.index_library(
-            p["directory"], p["name"], lambda f, m: ctx.progress(100 * f, m), check=ctx.check,
+            rooted.folder, p["name"], lambda f, m: ctx.progress(100 * f, m), check=ctx.check,
             max_seconds=float(p.get("max_seconds") or DEFAULT_MAX_SECONDS),
             sfx_embeddings=bool(p.get("sfx_embeddings", True)))
-        return {"type": "sound_library_index", "result": result.model_dump(mode="json"),
+        return {"type": "sound_library_index", "result": _public_summary(result, rooted).model_dump(mode="json"),
                 "metadata": {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1),
                              "model": f"{YAMNET}+{AISFX}"}}
 
@@ -377,9 +392,23 @@ class SoundService:
                 models[name] = LegacyModelState(installed=False, loaded=False)
         ready = all(m.installed for m in models.values())
         llm = bool(self.settings.llm_configured)
+        t = table_name(DEFAULT_COLLECTION)
+        clips = self.vectors.count(t) if self.vectors.exists(t) else 0
         return LegacyHealth(status="healthy" if ready else "degraded", models_loaded=ready, qwen_model=llm,
-                            qwen_processor=llm, audioldm_pipeline=False, models=models)
+                            qwen_processor=llm, audioldm_pipeline=False, models=models,
+                            library_empty=clips == 0, library_clips=clips)
 
 
 def _models(mode: str) -> str:
     return "+".join(str(k) for k in SEARCH_MODELS[mode])
+
+
+def _public_summary(summary: IndexSummary, rooted: roots.RootedFolder) -> IndexSummary:
+    """The summary of an API indexing job: the folder relative to its library root, no absolute paths."""
+    folder = rooted.folder
+    return summary.model_copy(update={
+        "root": rooted.relative,
+        "failed": [f.model_copy(update={"error": roots.scrub(f.error, folder)}) for f in summary.failed],
+        "metadata_errors": [e.model_copy(update={"path": roots.scrub(e.path, folder),
+                                                 "error": roots.scrub(e.error, folder)})
+                            for e in summary.metadata_errors]})

@@ -37,7 +37,7 @@ class Segment(BaseModel):
 
 
 class Transcription(BaseModel):
-    """The `audio_analysis` result."""
+    """The result of an audio analysis (`data.type` `audio`)."""
 
     transcription: str = Field(..., description="The whole text; empty when there is no speech.")
     language: str = Field(..., description="ISO 639-1 code: detected (auto) or the one requested.")

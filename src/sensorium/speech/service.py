@@ -71,7 +71,7 @@ class SpeechService:
         result = self.transcribe_file(ctx.workdir / ctx.params["file"], opts,
                                       progress=lambda f: ctx.progress(100 * f, "transcribing"), check=ctx.check)
         return {
-            "type": "audio_analysis",
+            "type": "audio",
             "result": result.model_dump(mode="json"),
             "metadata": {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1),
                          "model": result.model, "filename": ctx.params.get("filename")},

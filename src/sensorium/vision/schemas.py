@@ -222,7 +222,7 @@ class RunInfo(BaseModel):
 
 
 class ImageAnalysis(RunInfo, Findings, Described):
-    """The `image_analysis` result."""
+    """The result of an image analysis (`data.type` `image`)."""
 
     image: ImageInfo  # type: ignore[assignment]
     notes: list[str] = Field(..., description="Missing models, tiny or animated images, LLM failures.")
@@ -350,7 +350,7 @@ class AudioTrack(BaseModel):
 
 
 class VideoAnalysis(RunInfo):
-    """The `video_analysis` result."""
+    """The result of a video analysis (`data.type` `video`)."""
 
     frames: list[FrameAnalysis]
     summary: VideoSummary
@@ -395,7 +395,8 @@ class BatchEntry(BaseModel):
     index: int = Field(..., description="Position of the file in the request.")
     filename: str | None
     success: bool
-    type: str | MISSING = Field(MISSING, description="image_analysis, video_analysis or audio_analysis.")
+    type: str | MISSING = Field(MISSING, description="`image`, `video` or `audio` (as `data.type` of the "
+                                "single-file endpoints).")
     result: AnyAnalysis | MISSING = Field(MISSING, description="That analysis' result.")
     metadata: FileMetadata | MISSING = MISSING
     error: ErrorEntry | MISSING = MISSING

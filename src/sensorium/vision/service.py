@@ -117,7 +117,7 @@ class VisionService:
 
         result = self.analyze_video_file(ctx.workdir / ctx.params["file"], opts, progress=progress, check=ctx.check)
         return {
-            "type": "video_analysis",
+            "type": "video",
             "result": result.dump_with_run_info(),
             "metadata": {"processing_time_ms": round((time.perf_counter() - t0) * 1000, 1),
                          "model": ", ".join(result.models), "filename": ctx.params.get("filename")},
@@ -135,14 +135,14 @@ class VisionService:
             topts = TranscribeOptions(language=normalize_language(opts.language), word_timestamps=opts.word_timestamps,
                                       include_timestamps=opts.include_timestamps or opts.word_timestamps)
             speech = self.speech.transcribe_file(path, topts, progress=progress)
-            return AnalyzedFile(type="audio_analysis", result=speech, metadata=FileMetadata(
+            return AnalyzedFile(type="audio", result=speech, metadata=FileMetadata(
                 processing_time_ms=round((time.perf_counter() - t0) * 1000, 1), model=speech.model, format=info.format))
         if info.kind == "image":
-            kind = "image_analysis"
+            kind = "image"
             result = self.analyze_image_file(path, ImageOptions(prompt=opts.prompt, max_length=opts.max_length),
                                              progress=progress)
         elif info.kind == "video":
-            kind = "video_analysis"
+            kind = "video"
             result = self.analyze_video_file(path, VideoOptions(
                 num_frames=opts.num_frames, prompt=opts.prompt, include_timestamps=opts.include_timestamps,
                 frame_sampling=opts.frame_sampling, max_length=opts.max_length), progress=progress)

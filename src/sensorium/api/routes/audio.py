@@ -57,7 +57,7 @@ async def analyze_audio(
         t0 = time.perf_counter()
         result = await services.limiter.run(
             lambda stop: services.speech.transcribe_file(up.path, opts, check=checker(stop)))
-    return ok("audio_analysis", result,
+    return ok("audio", result,
               processing_time_ms=round((time.perf_counter() - t0) * 1000, 1),
               model=result.model, filename=up.filename, format=up.info.format)
 

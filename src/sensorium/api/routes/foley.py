@@ -169,7 +169,9 @@ def generate_audio_video(
     "/api/download-video/{task_id}",
     summary="Download a result (range requests supported)",
     description="`kind=annotated` (annotated MP4), `kind=mixed` (the video with the footstep audio, MP4) or "
-    "`kind=audio` (the footstep track alone, WAV at the video's audio rate). Supports HTTP `Range` requests "
+    "`kind=audio` (the footstep track alone, WAV at the video's audio rate). Without `kind`: the most recently "
+    "generated result — the annotated video after `generate-video`, the mixed video after "
+    "`generate-audio-video` (the latest of the two asked for). Supports HTTP `Range` requests "
     "(206 Partial Content) for seeking in players. VALIDATION_ERROR when that result has not been generated yet.",
     response_class=FileResponse,
     responses={200: {"description": "The file."}, 206: {"description": "A byte range of the file."}, **NOT_FOUND},
@@ -177,8 +179,9 @@ def generate_audio_video(
 def download_video(
     services: ServicesDep,
     task_id: TaskId,
-    kind: Annotated[OutputKind, Query(description="Which result to download.")] = "mixed",
+    kind: Annotated[OutputKind | None, Query(description="Which result to download; omitted: the most recently "
+                                                          "generated video.")] = None,
 ) -> FileResponse:
-    path = services.foley.result_file(task_id, kind)
+    kind, path = services.foley.download(task_id, kind)
     media = "audio/wav" if kind == "audio" else "video/mp4"
     return FileResponse(path, media_type=media, filename=f"{kind}-{task_id}{path.suffix}")

@@ -31,11 +31,12 @@ from sensorium.store.files import Workspace
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 OPENAI_ERRORS = {
-    400: {"description": "invalid_request_error: bad parameter or unsupported file "
+    400: {"description": "invalid_request_error, code `validation_error`: a missing or bad parameter, or a "
+                         "malformed body (e.g. a broken multipart form) "
                          "(`{\"error\": {\"message\", \"type\", \"param\", \"code\"}}`)."},
     413: {"description": "file_too_large: over the 50 MB audio limit."},
     415: {"description": "invalid_file_type: not a supported audio/video file."},
-    422: {"description": "processing_failed / validation_error: corrupt or empty file, bad field."},
+    422: {"description": "processing_failed: corrupt, empty or too short file."},
     503: {"description": "model_not_loaded or service_unavailable (server_error)."},
     504: {"description": "timeout (server_error)."},
 }

@@ -81,8 +81,12 @@ def _ms(t0: float) -> float:
         "the YAMNet profile over 521 AudioSet classes with top labels, YAMNet (1024-d) and aiSFX (512-d) "
         "embeddings, and captions/labels from sidecar CSV/JSON. Re-indexing is incremental (unchanged "
         "files skipped by size+mtime+SHA-256, removed files dropped); unreadable files are listed in the "
-        "job result's `failed` and skipped. Poll `/api/jobs/{id}` (or its `/events` SSE stream). When "
-        "LIBRARY_ROOTS is set, `directory` must lie inside one of those folders."
+        "job result's `failed` and skipped. Poll `/api/jobs/{id}` (or its `/events` SSE stream).\n\n"
+        "**Only folders inside the library roots** can be indexed over HTTP: `DATA_DIR/libraries` (created "
+        "at start; a relative `directory` is taken there), SOUND_LIBRARY_DIR, MUSIC_LIBRARY_DIR and "
+        "LIBRARY_ROOTS. Any other folder, a missing one or a file gets the same VALIDATION_ERROR (nothing "
+        "is told about paths outside the roots). The job's parameters and result name the folder relative "
+        "to its root. The CLI (`sensorium library index DIR --name NAME`) may index any folder."
     ),
     response_model=Envelope[IndexJobAccepted],
     responses={202: {"description": "The queued job (`job_id`, `status_url`, `events_url`)."},
@@ -95,13 +99,14 @@ def index_sounds(body: IndexRequest, services: ServicesDep) -> JSONResponse:
 @router.get(
     "/api/library/sounds",
     summary="List sound collections",
-    description="Every indexed sound collection with its folder, clip count, total duration, clips per "
-    "split and format, and the summary of its last indexing run.",
+    description="Every indexed sound collection with its folder (relative to its library root; only its name "
+    "when it was indexed from elsewhere with the CLI), clip count, total duration, clips per split and format, "
+    "and the summary of its last indexing run.",
     response_model=Envelope[CollectionList],
 )
 def list_sound_collections(services: ServicesDep) -> dict[str, Any]:
     t0 = time.perf_counter()
-    result = services.sound.list_collections()
+    result = services.sound.list_collections(public=True)
     return ok("sound_collections", result, processing_time_ms=_ms(t0), model=None)
 
 
@@ -219,7 +224,9 @@ def soundscape_audio(
         "library (`collection`, default `default`). Returns `frame_filenames`, `num_frames`, "
         "`audio_description`, `similar_clips` [{fname, similarity, distance, split, metadata {duration, "
         "orig_sr}}] and `total_results`. `synthesize=true` also returns `generated_audio`, a soundscape mixed "
-        "from the top matches (AudioLDM2 generation is not available offline)."
+        "from the top matches (AudioLDM2 generation is not available offline). Without an indexed "
+        "collection (`default` unless `collection` is given) it answers 404 NOT_FOUND saying how to index "
+        "one: `sensorium library index DIR --name default` on the server, or POST /api/library/sounds/index."
     ),
     response_model=ProcessFramesResponse,
     response_model_exclude_none=True,
@@ -253,7 +260,8 @@ async def process_frames(
 @router.get(
     "/health",
     summary="Health (Frame-to-Audio Similarity API)",
-    description="The original health document, reporting the real state. The platform health is "
+    description="The original health document, reporting the real state, plus `library_empty` and "
+    "`library_clips` (the `default` collection /process_frames searches). The platform health is "
     "GET /api/health.",
     response_model=LegacyHealth,
 )

@@ -85,7 +85,7 @@ async def analyze_image(
         t0 = time.perf_counter()
         result = await services.limiter.run(
             lambda stop: services.vision.analyze_image_file(up.path, opts, check=checker(stop)))
-    return ok("image_analysis", result, **_meta(result, t0, filename=up.filename, format=up.info.format))
+    return ok("image", result, **_meta(result, t0, filename=up.filename, format=up.info.format))
 
 
 @router.post(
@@ -133,7 +133,7 @@ async def analyze_video(
         t0 = time.perf_counter()
         result = await services.limiter.run(
             lambda stop: services.vision.analyze_video_file(up.path, opts, check=checker(stop)))
-    return ok("video_analysis", result, **_meta(result, t0, filename=up.filename, format=up.info.format))
+    return ok("video", result, **_meta(result, t0, filename=up.filename, format=up.info.format))
 
 
 @router.post(
