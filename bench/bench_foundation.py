@@ -99,7 +99,8 @@ def make_speech(path: Path, min_seconds: float = 60.0) -> float:
 def main() -> None:
     from sensorium.media.audio import load_audio
     from sensorium.models.catalog import build_registry
-    from sensorium.speech.transcribe import TranscribeOptions, transcribe
+    from sensorium.speech.schemas import TranscribeOptions
+    from sensorium.speech.transcribe import transcribe
     from testkit.settings import make_settings
 
     work = Path(tempfile.mkdtemp(prefix="sensorium-bench-"))
@@ -143,7 +144,7 @@ def main() -> None:
         best = min(runs)
         median = statistics.median(runs)
         rtf[label] = {"seconds": round(median, 3), "rtf_median": round(median / seconds, 4),
-                      "rtf_best": round(best / seconds, 4), "words": len(result["transcription"].split())}
+                      "rtf_best": round(best / seconds, 4), "words": len(result.transcription.split())}
     reg.close()
 
     # 4. peak RSS of a server that loaded both Whisper models and transcribed the minute of speech

@@ -116,3 +116,52 @@ def summarize(per_clip: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "p90_abs_error_ms": round(float(np.percentile(errs, 90)), 1) if errs else None, **tot}
 
 
+
+
+def side_by_side(a: Path, b: Path, out: Path, *, mirror_b: bool = True, frames: int | None = None) -> Path:
+    """Two labelled clips as one video (`a` on the left, `b` on the right, `b` mirrored so that its
+    walker goes the other way): a two-walker clip whose ground truth is the two clips' labels."""
+    import av
+
+    from sensorium.media.encode import encode_video
+
+    with av.open(str(a)) as ca, av.open(str(b)) as cb:
+        fps = float(ca.streams.video[0].average_rate)
+        left = ca.decode(video=0)
+        right = cb.decode(video=0)
+        images = []
+        for i, (fa, fb) in enumerate(zip(left, right, strict=False)):
+            if frames is not None and i >= frames:
+                break
+            ia, ib = fa.to_ndarray(format="bgr24"), fb.to_ndarray(format="bgr24")
+            if mirror_b:
+                ib = ib[:, ::-1]
+            h = min(ia.shape[0], ib.shape[0])
+            images.append(np.ascontiguousarray(np.hstack([ia[:h], ib[:h]])))
+    return encode_video(out, images, fps=int(round(fps)), crf=18)
+
+
+def trimmed(clip: Clip, frames: int) -> Clip:
+    """The clip's labels restricted to its first `frames` frames (windows cut there)."""
+    from dataclasses import replace
+
+    wins = [(a, min(b, frames - 1)) for a, b in clip.windows if a < frames - 1]
+    return replace(clip, windows=wins, strikes=[f for f in clip.strikes if f < frames - 1],
+                   toe_offs=[f for f in clip.toe_offs if f < frames - 1])
+
+
+def score_pair(clips: tuple[Clip, Clip], events: list[dict[str, Any]], split_x: float,
+               mirrored_b: bool = True) -> dict[str, Any]:
+    """Score a side-by-side clip: events left of `split_x` against the first clip's labels, right of it
+    against the second's; `attribution` is True when no detected person has strikes on both sides."""
+    left = [e for e in events if e["x"] < split_x]
+    right = [e for e in events if e["x"] >= split_x]
+    if mirrored_b:  # a mirrored walker's apparent sides are swapped
+        right = [{**e, "foot": {"left": "right", "right": "left"}.get(e["foot"], e["foot"])} for e in right]
+    n = min(len(clips[0].times), len(clips[1].times))  # the composite is as long as the shorter clip
+    clips = (trimmed(clips[0], n), trimmed(clips[1], n))
+    people_left = {e["person_id"] for e in left if e["event"] == "heel_strike"}
+    people_right = {e["person_id"] for e in right if e["event"] == "heel_strike"}
+    per_clip = {clips[0].name: score(clips[0], left), clips[1].name + " (mirrored)": score(clips[1], right)}
+    return {"per_clip": per_clip, "total": summarize(per_clip),
+            "attribution": not (people_left & people_right), "people": [sorted(people_left), sorted(people_right)]}

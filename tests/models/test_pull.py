@@ -137,13 +137,49 @@ def test_pull_into_an_empty_cache_then_load_and_analyze(
         pytest.skip("../shared/testdata/images/bus.jpg missing")
     services = build_services(empty_settings)
     try:
-        with TestClient(create_app(services=services)) as client, open(photo, "rb") as fh:
-            r = client.post("/api/analyze/image", files={"image": ("bus.jpg", fh)})
-        assert r.status_code == 200, r.text
-        labels = [o["label"] for o in r.json()["data"]["result"]["objects"]]
-        assert "bus" in labels and labels.count("person") >= 3
+        with TestClient(create_app(services=services)) as client:
+            with open(photo, "rb") as fh:
+                r = client.post("/api/analyze/image", files={"image": ("bus.jpg", fh)})
+            assert r.status_code == 200, r.text
+            labels = [o["label"] for o in r.json()["data"]["result"]["objects"]]
+            assert "bus" in labels and labels.count("person") >= 3
+            _video_sound_and_foley_work(client, empty_settings, photo)
     finally:
         services.close()
+
+
+def _video_sound_and_foley_work(client: TestClient, settings: Settings, photo: Path) -> None:
+    """After a pull into an empty cache, the other model-backed endpoints answer with real results too."""
+    import cv2
+
+    from sensorium.media.encode import encode_video
+    from testkit.sounds import rain, save, tone
+    from tests.helpers import wait_job, wait_until
+
+    bgr = cv2.resize(cv2.imread(str(photo)), (480, 640))
+    clip = encode_video(settings.data_dir / "bus.mp4", [bgr] * 12, fps=6)
+    with open(clip, "rb") as fh:
+        r = client.post("/api/analyze/video", files={"video": ("bus.mp4", fh)}, data={"num_frames": "2"})
+    assert r.status_code == 200, r.text
+    assert any(o["label"] == "bus" for f in r.json()["data"]["result"]["frames"] for o in f["objects"])
+
+    library = settings.data_dir / "libraries" / "sfx"  # inside the API's default library root
+    save(library / "a.wav", rain(3.0, 1))
+    save(library / "b.wav", tone(3.0, 880))
+    r = client.post("/api/library/sounds/index", json={"directory": "sfx", "name": "sfx", "sfx_embeddings": False})
+    assert r.status_code == 202, r.text
+    assert wait_job(client, r.json()["data"]["result"]["job_id"])["status"] == "succeeded"
+    r = client.post("/api/sound/search", data={"query": "rain", "collection": "sfx"})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["result"]["results"][0]["fname"].endswith("a.wav")  # YAMNet hears the rain
+
+    with open(clip, "rb") as fh:
+        task = client.post("/api/upload-video", files={"video": ("bus.mp4", fh)}).json()["data"]["result"]["task_id"]
+    assert client.post(f"/api/process/{task}", json={"stride": 2}).status_code == 202
+    status = wait_until(lambda: client.get(f"/api/status/{task}").json()["data"]["result"],
+                        lambda s: s["status"] in ("succeeded", "failed"), timeout=120, what="foley detection")
+    assert status["status"] == "succeeded", status  # YOLOX ran; no walker in a still photo: 0 steps
+    assert status["summary"]["steps"] == 0
 
 
 def test_a_corrupted_file_on_the_mirror_is_refused(

@@ -23,15 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pillow_heif
 
 from sensorium.errors import ErrorCode, SensoriumError
 
 if TYPE_CHECKING:
     from PIL import Image
-
-# HEIC/HEIF photos (phones): Pillow reads them through pillow-heif's opener (AVIF it reads itself)
-pillow_heif.register_heif_opener()
 
 #: smaller than this on either side, object/face/text detection cannot work
 MIN_DETECT_SIDE = 32
@@ -75,7 +71,10 @@ class DecodedImage:
 
 
 def _open(source: Path | str | bytes):
+    import pillow_heif
     from PIL import Image
+
+    pillow_heif.register_heif_opener()  # HEIC/HEIF photos from phones (Pillow reads AVIF itself); idempotent
 
     fp = io.BytesIO(source) if isinstance(source, bytes | bytearray) else str(source)
     return Image.open(fp)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyloudnorm
 
 
 def integrated_loudness(audio: np.ndarray, sr: int) -> float:
     """LUFS of (channels, n) or (n,) float audio; -inf for silence."""
+    import pyloudnorm  # local: it pulls scipy.signal (~1 s), not needed to start the server
+
     x = np.asarray(audio, dtype=np.float64)
     x = x.T if x.ndim == 2 else x  # pyloudnorm wants (n, channels)
     block = int(0.4 * sr)

@@ -160,14 +160,24 @@ class LanceVectorStore(VectorStore):
     """LanceDB in a folder (default DATA_DIR/vectors)."""
 
     def __init__(self, root: Path) -> None:
-        import lancedb
-
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.db = lancedb.connect(str(self.root))
+        self._db: Any = None
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._schemas: dict[str, CollectionSchema] = {}
+
+    @property
+    def db(self) -> Any:
+        """The LanceDB connection, opened on first use (importing lancedb + pyarrow costs seconds and
+        ~80 MB: the server starts without them)."""
+        if self._db is None:
+            with self._guard:
+                if self._db is None:
+                    import lancedb
+
+                    self._db = lancedb.connect(str(self.root))
+        return self._db
 
     # -- helpers -----------------------------------------------------------------------------
     def _lock(self, name: str) -> threading.Lock:
