@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,6 +115,27 @@ def wav_bytes(audio: np.ndarray, sr: int) -> bytes:
     return buf.getvalue()
 
 
+def write_audio_frames(container: Any, stream: Any, data: np.ndarray, sr: int, layout: str,
+                       block: int = 1024 * 16) -> None:
+    """Encode (channels, n) float audio into an open PyAV `stream` of `container` and mux the packets
+    (resampled to the codec's sample format when it is not planar float), then flush the encoder."""
+    import av
+
+    fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
+    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr) if fmt != "fltp" else None
+    for i in range(0, data.shape[1], block):
+        chunk = np.ascontiguousarray(np.clip(data[:, i:i + block], -1, 1).astype(np.float32))
+        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+        frame.sample_rate = sr
+        frame.pts = i
+        frame.time_base = Fraction(1, sr)
+        for f in resampler.resample(frame) if resampler is not None else [frame]:
+            for packet in stream.encode(f):
+                container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
 def encode_audio(path: Path | str, audio: np.ndarray, sr: int, codec: str = "aac",
                  container_format: str | None = None, bitrate: int = 128_000) -> Path:
     """Encode mono/stereo float audio with PyAV (aac in .m4a/.mp4, libmp3lame in .mp3, flac, ...)."""
@@ -127,17 +150,5 @@ def encode_audio(path: Path | str, audio: np.ndarray, sr: int, codec: str = "aac
         stream = out.add_stream(codec, rate=sr, layout=layout)
         if codec not in ("flac", "pcm_s16le") and bitrate:
             stream.bit_rate = bitrate
-        fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
-        block = 1024 * 8
-        resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr) if fmt != "fltp" else None
-        for i in range(0, data.shape[1], block):
-            chunk = np.ascontiguousarray(np.clip(data[:, i:i + block], -1, 1))
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-            frame.sample_rate = sr
-            frames = resampler.resample(frame) if resampler is not None else [frame]
-            for f in frames:
-                for packet in stream.encode(f):
-                    out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+        write_audio_frames(out, stream, data, sr, layout)
     return Path(path)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sensorium.errors import SensoriumError
+from sensorium.media.audio import write_audio_frames
 
 log = logging.getLogger(__name__)
 
@@ -102,24 +103,7 @@ def audio_rate(path: Path | str, default: int = 48000) -> int:
 
 def _write_audio(container: Any, stream: Any, audio: np.ndarray, sr: int) -> None:
     """Encode (2, n) float audio into `stream` and mux it."""
-    import av
-
-    layout = "stereo"
-    fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
-    resampler = av.AudioResampler(format=fmt, layout=layout, rate=sr) if fmt != "fltp" else None
-    block = 1024 * 16
-    for i in range(0, audio.shape[1], block):
-        chunk = np.ascontiguousarray(np.clip(audio[:, i:i + block], -1, 1).astype(np.float32))
-        frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
-        frame.sample_rate = sr
-        frame.pts = i
-        frame.time_base = Fraction(1, sr)
-        frames = resampler.resample(frame) if resampler is not None else [frame]
-        for f in frames:
-            for packet in stream.encode(f):
-                container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
+    write_audio_frames(container, stream, audio, sr, "stereo")
 
 
 def mux_audio(video: Path | str, audio: np.ndarray, sr: int, out: Path | str) -> str:
