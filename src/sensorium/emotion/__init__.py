@@ -1,0 +1,2 @@
+"""Emotion and sentiment of utterances (issue 10). So far: the text model (`text_model`), its training
+(`training`, `finetune`) and the committed weights in `data/`."""
