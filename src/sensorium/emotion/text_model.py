@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from sensorium.models.text_embedding import TextEmbedder
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
-
-    from sensorium.models.text_embedding import TextEmbedder
 
 EMOTIONS: tuple[str, ...] = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -218,28 +218,12 @@ class LoraAdapter:
                 linear.weight += self.scale * torch.from_numpy(b) @ torch.from_numpy(a)
 
 
-class AdaptedEncoder:
-    """A private MiniLM copy with a LoRA adapter merged in; `encode` as `TextEmbedder.encode` (unit length)."""
+class AdaptedEncoder(TextEmbedder):
+    """A private MiniLM copy with a LoRA adapter merged in; encodes exactly as `TextEmbedder` (unit length)."""
 
-    def __init__(self, model: SentenceTransformer) -> None:
+    def __init__(self, model: SentenceTransformer) -> None:  # the model is given, not loaded from a folder
         self.model = model
         self._lock = threading.Lock()
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
-        import torch
-
-        before = torch.get_num_threads()
-        with self._lock:
-            if len(texts) <= 8:  # as TextEmbedder: tiny batches are faster on one thread
-                torch.set_num_threads(1)
-            try:
-                out = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                        convert_to_numpy=True, show_progress_bar=False)
-            finally:
-                torch.set_num_threads(before)
-        return np.asarray(out, dtype=np.float32)
 
 
 def adapt_encoder(base: TextEmbedder, adapter: LoraAdapter | None) -> Encoder:
