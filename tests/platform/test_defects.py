@@ -83,3 +83,25 @@ def test_openai_streaming_sends_deltas_then_done(client: TestClient, short_wav: 
     r = client.post("/v1/audio/transcriptions", files={"file": ("a.wav", short_wav.read_bytes())},
                     data={"stream": "true", "response_format": "srt"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "stream"
+
+
+def test_health_names_the_command_that_fixes_a_missing_model(client: TestClient) -> None:
+    from dataclasses import replace
+
+    from sensorium.models.resolver import WeightsNotFound
+
+    registry = client.app.state.services.registry
+    slot = registry._slots["yolox-nano"]
+    original = slot.spec
+
+    def missing(resolver):
+        raise WeightsNotFound("weights not found")
+
+    slot.spec = replace(original, locate=missing, check=missing)
+    try:
+        health = client.get("/api/health").json()["data"]["result"]
+        assert health["status"] == "degraded"
+        assert any("sensorium models pull yolox-nano" in fix for fix in health["fix"])
+    finally:
+        slot.spec = original
+    assert client.get("/api/health").json()["data"]["result"]["fix"] == []

@@ -42,6 +42,8 @@ class Health(BaseModel):
     version: str
     uptime_seconds: float
     models: ModelSets
+    fix: list[str] = Field(default_factory=list, description="What to run or install to get each missing "
+                           "(non-optional) model, e.g. `sensorium models pull yolox-nano`.")
     queue: QueueDepth
     analyses: AnalysisSlots
 
@@ -78,6 +80,7 @@ def health_report(services: Services) -> dict[str, Any]:
         "version": services.version,
         "uptime_seconds": round(time.time() - services.started_at, 1),
         "models": {"loaded": loaded, "available": available, "unavailable": missing},
+        "fix": [s["install_hint"] for s in statuses if s["name"] in needed and s["install_hint"]],
         "queue": services.jobs.queue_depth(),
         "analyses": {
             "running": services.limiter.running,
