@@ -85,6 +85,7 @@ def test_openai_streaming_sends_deltas_then_done(client: TestClient, short_wav: 
     assert r.status_code == 400 and r.json()["error"]["param"] == "stream"
 
 
+@pytest.mark.usefixtures("shared_models")
 def test_health_names_the_command_that_fixes_a_missing_model(client: TestClient) -> None:
     from dataclasses import replace
 
