@@ -159,7 +159,8 @@ def test_video_with_speech_gets_its_transcript(client: TestClient, speech_clip: 
     res = body["data"]["result"]
     audio = res["audio"]
     words = set(re.findall(r"[a-z]+", audio["transcription"].lower()))
-    assert {"brown", "fox", "jumps", "lazy", "dog"} <= words, audio["transcription"]
+    # Whisper base hears "jumps" or, on some runs (CPU int8 kernels), "jumped": both are the spoken verb
+    assert {"brown", "fox", "lazy", "dog"} <= words and words & {"jumps", "jumped"}, audio["transcription"]
     assert audio["language"] == "en"
     assert any(e["label"] == "Speech" for e in audio["sound_events"])
     assert "fox" in res["answer"].lower()
