@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from fastapi.testclient import TestClient
+
+from sensorium.models.registry import ModelRegistry
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 
@@ -28,3 +32,21 @@ def wait_job(client: TestClient, job_id: str, timeout: float = 120.0) -> dict[st
     """Poll `GET /api/jobs/{id}` until the job ends; returns the job (the envelope's `data.result`)."""
     return wait_until(lambda: client.get(f"/api/jobs/{job_id}").json()["data"]["result"],
                       lambda job: job["status"] in TERMINAL, timeout=timeout, what=f"end of job {job_id}")
+
+
+@contextmanager
+def weights_missing(registry: ModelRegistry, name: str) -> Iterator[None]:
+    """Make a model look absent (its weights are not found) for the duration of the block."""
+    from sensorium.models.resolver import WeightsNotFound
+
+    def missing(resolver: object) -> None:
+        raise WeightsNotFound("weights not found (looked in nowhere)")
+
+    registry.unload(name)  # a loaded model counts as available
+    slot = registry._slots[name]
+    original = slot.spec
+    slot.spec = replace(original, locate=missing, check=missing)
+    try:
+        yield
+    finally:
+        slot.spec = original

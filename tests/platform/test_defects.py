@@ -87,23 +87,10 @@ def test_openai_streaming_sends_deltas_then_done(client: TestClient, short_wav: 
 
 @pytest.mark.usefixtures("shared_models")
 def test_health_names_the_command_that_fixes_a_missing_model(client: TestClient) -> None:
-    from dataclasses import replace
+    from tests.helpers import weights_missing
 
-    from sensorium.models.resolver import WeightsNotFound
-
-    registry = client.app.state.services.registry
-    slot = registry._slots["yolox-nano"]
-    original = slot.spec
-
-    def missing(resolver):
-        raise WeightsNotFound("weights not found")
-
-    registry.unload("yolox-nano")  # an earlier test may have loaded it: a loaded model counts as available
-    slot.spec = replace(original, locate=missing, check=missing)
-    try:
+    with weights_missing(client.app.state.services.registry, "yolox-nano"):
         health = client.get("/api/health").json()["data"]["result"]
         assert health["status"] == "degraded"
         assert any("sensorium models pull yolox-nano" in fix for fix in health["fix"])
-    finally:
-        slot.spec = original
     assert client.get("/api/health").json()["data"]["result"]["fix"] == []
