@@ -149,6 +149,14 @@ class Settings(BaseSettings):
     llm_api_key: str | None = Field(None, description="Bearer key, if the endpoint needs one.")
     llm_timeout_seconds: float = Field(60, gt=0, description="Time limit of one call to the vision endpoint.")
 
+    # --- emotion (docs/emotion.md) ---------------------------------------------------
+    emotion_timeline_step: float = Field(1.0, ge=0.1, le=60, description="Seconds between emotion timeline points.")
+    emotion_face_step: float = Field(0.5, ge=0.1, le=10, description="Seconds between frames read for faces.")
+    emotion_max_face_frames: int = Field(
+        240, ge=1, description="Most frames read for faces per video (the step grows on longer videos).")
+    emotion_max_text_chars: int = Field(
+        200_000, ge=1, description="Longest text accepted by the text emotion analysis (characters).")
+
     @field_validator("cors_origins", "model_dirs", "api_keys", "library_roots", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

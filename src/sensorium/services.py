@@ -14,6 +14,7 @@ from datetime import timedelta
 from sensorium import __version__, metrics
 from sensorium.concurrency import AnalysisLimiter
 from sensorium.config import Settings
+from sensorium.emotion.service import EmotionService
 from sensorium.foley.service import FoleyService
 from sensorium.jobs.executor import LocalExecutor
 from sensorium.jobs.service import JobService
@@ -38,6 +39,7 @@ class Services:
     vision: VisionService
     sound: SoundService
     foley: FoleyService
+    emotion: EmotionService
     started_at: float = field(default_factory=time.time)
     version: str = __version__
     executor: LocalExecutor | None = None
@@ -72,5 +74,6 @@ def build_services(settings: Settings) -> Services:
     vision = VisionService(settings, registry, jobs, speech)
     sound = SoundService(settings, registry, jobs, vectors, vision)
     foley = FoleyService(settings, registry, jobs, db)
+    emotion = EmotionService(settings, registry, jobs, speech)
     return Services(settings=settings, registry=registry, db=db, vectors=vectors, jobs=jobs, limiter=limiter,
-                    speech=speech, vision=vision, sound=sound, foley=foley)
+                    speech=speech, vision=vision, sound=sound, foley=foley, emotion=emotion)

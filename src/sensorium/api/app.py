@@ -42,6 +42,8 @@ TAGS = [
      "pose, text, colors, quality, NSFW) and, when configured, an OpenAI-compatible vision endpoint."},
     {"name": "sound", "description": "Index a sound-effects library; search it by text, example audio, frames or "
                                "video; the Frame-to-Audio Similarity API's paths."},
+    {"name": "emotion", "description": "Emotion (7) and sentiment (3) per utterance of a text, a recording or a "
+     "video, from the words, the faces and the voice (the Video Sentiment Analysis contract)."},
     {"name": "foley", "description": "Footstep detection and synchronized footstep foley (AI Foley Studio contract)."},
     {"name": "jobs", "description": "Durable background jobs: list, poll, cancel, follow progress (SSE)."},
     {"name": "system", "description": "Health, capabilities, models, metrics."},

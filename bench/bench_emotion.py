@@ -1,0 +1,136 @@
+"""Emotion speed: text-only utterances per second, and seconds per minute of video for the full fusion.
+
+* text: the first N utterances of MELD dev (../shared/testdata/meld/dev_sent_emo.csv) through the text
+  model (`TextEmotionModel.predict_dialogue`, in dialogues of 50) after one warm-up call; also the split
+  between the encoder (MiniLM) and VADER.
+* video: a 60 s talking head (skimage's astronaut photo, 640x480 at 25 fps, with Piper speech of
+  several sentences) through `EmotionService.analyze_file` (Whisper, text model, prosody, speaker
+  turns, faces + FER every 0.5 s, fusion), after a warm-up on a short clip so model loading is not counted.
+
+    .venv/bin/python bench/bench_emotion.py [--utterances 1000] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import REPO, SHARED, write
+
+sys.path[:0] = [str(REPO / "src"), str(REPO)]
+
+LINES = [
+    "Good morning everyone, thank you for coming to this meeting today.",
+    "I am really happy to tell you that our project has been a great success.",
+    "We finished two weeks early, and the customers love what we built.",
+    "But I am also worried about the budget for next year, it is very tight.",
+    "Some of you told me that you feel tired and stressed, and I understand that.",
+    "So we will hire two more people, and everyone gets a long weekend in May.",
+    "Honestly, I could not be prouder of this team. You did something wonderful.",
+    "Now, does anyone have questions before we look at the numbers together?",
+]
+
+
+def meld_utterances(n: int) -> list[str]:
+    from sensorium.emotion.text_model import normalise_text
+
+    with (SHARED / "testdata" / "meld" / "dev_sent_emo.csv").open(newline="", encoding="utf-8") as f:
+        return [normalise_text(row["Utterance"]) for row, _ in zip(csv.DictReader(f), range(n), strict=False)]
+
+
+def bench_text(svc, n: int) -> dict[str, float]:
+    from sensorium.emotion.text_model import TEXT_EMOTION
+
+    texts = meld_utterances(n)
+    with svc.registry.use(TEXT_EMOTION) as model:
+        model.predict_dialogue(texts[:50])  # warm-up
+        t0 = time.perf_counter()
+        for i in range(0, len(texts), 50):
+            model.predict_dialogue(texts[i:i + 50])
+        total = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.encoder.encode(texts, batch_size=64)
+        enc = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.vader.scores(texts)
+        vader = time.perf_counter() - t0
+    return {"utterances": len(texts), "seconds": round(total, 3), "utterances_per_s": round(len(texts) / total, 1),
+            "encoder_seconds": round(enc, 3), "vader_seconds": round(vader, 3)}
+
+
+def talking_head(folder: Path, seconds: float) -> Path:
+    import cv2
+    import librosa
+    import numpy as np
+    from skimage import data
+
+    from sensorium.media.encode import encode_video
+    from testkit.media_factory import read_wav, speak
+
+    parts, total, i = [], 0.0, 0
+    while total < seconds:
+        audio, sr = read_wav(speak(LINES[i % len(LINES)], folder / f"l{i}.wav"))
+        a = librosa.resample(audio.astype(np.float32), orig_sr=sr, target_sr=16000)
+        parts += [a, np.zeros(6400, np.float32)]
+        total += len(a) / 16000 + 0.4
+        i += 1
+    speech = np.concatenate(parts)[: int(seconds * 16000)]
+    face = cv2.resize(cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), (480, 480))
+    frame = np.zeros((480, 640, 3), np.uint8)
+    frame[:, 80:560] = face
+    return encode_video(folder / "talk.mp4", [frame] * int(seconds * 25), fps=25, audio=speech, sample_rate=16000)
+
+
+def bench_video(svc, seconds: float, folder: Path) -> dict[str, float]:
+    clip = talking_head(folder, seconds)
+    short = talking_head(folder / "warm", 4.0) if (folder / "warm").mkdir() is None else None
+    svc.emotion.analyze_file(short)  # load every model once
+    stages: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+    result = svc.emotion.analyze_file(clip, progress=lambda f, s: stages.append((s, time.perf_counter() - t0)))
+    total = time.perf_counter() - t0
+    split: dict[str, float] = {}
+    for (stage, t), (_, t_next) in zip(stages, [*stages[1:], ("end", total)], strict=True):
+        split[stage] = round(split.get(stage, 0.0) + t_next - t, 2)
+    return {"video_seconds": seconds, "seconds": round(total, 2),
+            "seconds_per_minute": round(total * 60 / seconds, 2), "utterances": len(result.utterances),
+            "face_frames": sum(f.frames for f in result.faces), "stages": split}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--utterances", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    from sensorium.services import build_services
+    from testkit.settings import make_settings
+
+    with tempfile.TemporaryDirectory() as d:
+        svc = build_services(make_settings(Path(d)))
+        text = bench_text(svc, args.utterances)
+        video = bench_video(svc, args.seconds, Path(d))
+        svc.close()
+    load = os.getloadavg()[0]
+    rows = [
+        ["text only (MELD dev)", f"{text['utterances']} utterances", text["seconds"],
+         f"{text['utterances_per_s']} utt/s", ">= 200 utt/s"],
+        ["full fusion (talking head)", f"{video['video_seconds']:.0f} s video", video["seconds"],
+         f"{video['seconds_per_minute']} s per minute", "<= 20 s per minute"],
+    ]
+    write("emotion", {"utterances": args.utterances, "video_seconds": args.seconds, "load_average_1m": load},
+          {"text": text, "video": video}, rows, ["what", "input", "seconds", "speed", "target"])
+    print(f"text split: encoder {text['encoder_seconds']} s, VADER {text['vader_seconds']} s; "
+          f"video stages: {video['stages']}; load average {load:.1f}")
+
+
+if __name__ == "__main__":
+    main()
