@@ -14,6 +14,7 @@ from datetime import timedelta
 from sensorium import __version__, metrics
 from sensorium.concurrency import AnalysisLimiter
 from sensorium.config import Settings
+from sensorium.emotion.service import MODEL_SPECS as EMOTION_MODELS
 from sensorium.emotion.service import EmotionService
 from sensorium.foley.service import FoleyService
 from sensorium.jobs.executor import LocalExecutor
@@ -60,9 +61,17 @@ class Services:
         self.db.dispose()
 
 
+def build_model_registry(settings: Settings) -> ModelRegistry:
+    """Every model: the catalog's families plus the models whose loaders are capability code."""
+    registry = build_registry(settings)
+    for spec in EMOTION_MODELS:
+        registry.register(spec)
+    return registry
+
+
 def build_services(settings: Settings) -> Services:
     settings.ensure_dirs()
-    registry = build_registry(settings)
+    registry = build_model_registry(settings)
     registry.on_load.append(lambda name, secs: metrics.MODEL_LOAD_SECONDS.labels(name).observe(secs))
     db = Database(settings.db_url)
     db.create_all()

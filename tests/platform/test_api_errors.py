@@ -216,6 +216,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory):
     svc.close()
 
 
+def _complete(response: bytes) -> bool:
+    """The headers and the whole body (by its Content-Length) have arrived."""
+    head, sep, body = response.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":", 1)[1])
+    return True
+
+
 def _raw_upload(port: int, declared: int | None, max_bytes: int) -> tuple[int, int, bytes]:
     """Stream a multipart upload of up to max_bytes; stop as soon as the server answers."""
     import select
@@ -243,7 +254,7 @@ def _raw_upload(port: int, declared: int | None, max_bytes: int) -> tuple[int, i
             send(chunk)
             sent += len(chunk)
         s.settimeout(10)
-        while b"\r\n\r\n" not in response or len(response) < 200:
+        while not _complete(response):
             data = s.recv(65536)
             if not data:
                 break

@@ -89,10 +89,10 @@ def models_list(
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table (every field).")] = False,
 ) -> None:
     """Each model: available or not, what it does, licence, where its weights are, how to get them."""
-    from sensorium.models.catalog import build_registry
+    from sensorium.services import build_model_registry
 
     settings = Settings()
-    rows = _model_rows(build_registry(settings))
+    rows = _model_rows(build_model_registry(settings))
     if as_json:
         out.print_json(json.dumps(rows))
         return
@@ -156,13 +156,13 @@ def models_pull(
         "--force", help="Download into MODEL_CACHE_DIR even when the model is available elsewhere.")] = False,
 ) -> None:
     """Download models into MODEL_CACHE_DIR, resumably, verifying each file's sha256."""
-    from sensorium.models.catalog import build_registry
     from sensorium.models.pull import Puller, PullError, resolve_names
+    from sensorium.services import build_model_registry
 
     settings = Settings()
     try:
         bundles = resolve_names(names)
-        registry = build_registry(settings)
+        registry = build_model_registry(settings)
         todo = []
         for b in bundles:
             where = registry.locate(b.name)
@@ -200,9 +200,9 @@ def models_verify(
     names: Annotated[Optional[list[str]], typer.Argument(help="Models to verify (default: all).")] = None,
 ) -> None:
     """Load each model for real and report load time or the error (exit 1 if any fails)."""
-    from sensorium.models.catalog import build_registry
+    from sensorium.services import build_model_registry
 
-    registry = build_registry(Settings())
+    registry = build_model_registry(Settings())
     # by default every model, except the on-request ones (whisper-small, ...) that are not here
     wanted = names or [s.name for s in registry.specs() if not s.optional or registry.locate(s.name)]
     table = Table(title="Model verification")

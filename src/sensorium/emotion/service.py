@@ -2,8 +2,8 @@
 
 Routes, the CLI and jobs call these methods; the pure parts are `text_model` (text), `face` (FER on
 faces), `voice` (prosody rules), `speakers` (Resemblyzer turns), `fusion` and `assemble`.
-Job kind: `analyze.sentiment` (`async=true`). Models: `text-emotion` and `resemblyzer`, which this
-service registers, plus the registry's `face-detection` and `fer-expression`.
+Job kind: `analyze.sentiment` (`async=true`). Models: `text-emotion` and `resemblyzer` (MODEL_SPECS,
+registered by `services.build_model_registry`), plus the registry's `mediapipe-face` and `fer-expression`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from sensorium.speech.service import SpeechService
 
 log = logging.getLogger(__name__)
 JOB_KIND = "analyze.sentiment"
+#: models whose loaders are emotion code: `services.build_model_registry` registers them
+MODEL_SPECS = (TEXT_EMOTION_SPEC, VOICE_ENCODER_SPEC)
 SR = 16000
 Progress = Callable[[float, str], None]
 Check = Callable[[], None]
@@ -57,8 +59,6 @@ class EmotionService:
         self.registry = registry
         self.jobs = jobs
         self.speech = speech
-        for spec in (TEXT_EMOTION_SPEC, VOICE_ENCODER_SPEC):
-            registry.register(spec)
         jobs.register(JOB_KIND, self._run_job)
 
     # -- text ------------------------------------------------------------------------------------
