@@ -9,8 +9,9 @@
 Differences from the original, and why: the original used BERT-base (768-d) and torchvision's R3D-18
 pretrained on Kinetics-400. Neither is obtainable offline here, so the text encoder is the registry's
 MiniLM (the only pretrained backbone, frozen or with its top layers trainable) and the video encoder is a
-small 3D CNN trained from scratch (about 2.9 GMAC per 30x224x224 clip). The audio CNN is the original's
-(two Conv1d layers with batch norm). Sizes are parameters; the defaults are the original's.
+small 3D CNN trained from scratch (about 2.9 GMAC per 30x224x224 clip). The audio CNN (two Conv1d layers
+with batch norm), the fusion and head widths follow the original's design as we recall it (its source is not
+here). Input sizes are parameters; the defaults are the original's.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ class MultimodalNet(nn.Module):
         return self.emotion_head(fused), self.sentiment_head(fused)
 
     def param_groups(self, lr: float, encoder_lr: float, text_lr: float) -> list[dict[str, Any]]:
-        """Adam groups as the original: slow encoders, faster fusion and heads; MiniLM slowest (when trained)."""
+        """Adam groups: slow encoders, faster fusion and heads; MiniLM slowest (when trained)."""
         backbone = [p for p in self.text.backbone.parameters() if p.requires_grad]
         groups = [
             {"params": backbone, "lr": text_lr, "name": "text_backbone"},
