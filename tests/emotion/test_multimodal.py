@@ -124,6 +124,24 @@ def test_predict_one_clip_from_the_checkpoint(trained, tiny, minilm):
     assert err.value.code == ErrorCode.NOT_FOUND
 
 
+def test_partial_text_finetuning_class_weights_and_plateau(tiny, minilm, tmp_path: Path):
+    """The other options in one short run: top 2 MiniLM layers trained, class weights, plateau schedule
+    without a dev set (it follows the train loss); the checkpoint keeps the trained layers only."""
+    csv_path, clips, written = tiny
+    cfg = MultimodalConfig(train_csv=csv_path, train_clips=clips, output_dir=tmp_path, epochs=2, eval_train=False,
+                           **{**SMALL, "schedule": "plateau"}, freeze_text=False, class_weights=True)
+    result = train_multimodal(cfg, minilm)
+    assert [e["train"] for e in result.report["epochs"]] == [None, None] and result.best_checkpoint is None
+    assert result.report["trainable_parameters"] > 550_202  # + MiniLM's top two layers
+    model = load_multimodal(result.checkpoint, minilm)
+    base = dict(minilm.model[0].auto_model.named_parameters())
+    tuned = dict(model.net.text.backbone.named_parameters())
+    name5, name0 = "encoder.layer.5.output.dense.weight", "encoder.layer.0.output.dense.weight"
+    assert not torch.equal(tuned[name5], base[name5]) and torch.equal(tuned[name0], base[name0])
+    p = model.predict(clips / written[0].name, written[0].text)
+    assert p.emotion in EMOTIONS and p.sentiment in SENTIMENTS
+
+
 def test_missing_corrupt_and_silent_clips_are_skipped_or_counted(tiny, tmp_path: Path):
     csv_path, clips, written = tiny
     folder = tmp_path / "clips"
