@@ -95,7 +95,9 @@ def decode_clip(path: Path, cfg: MultimodalConfig) -> tuple[np.ndarray, np.ndarr
 
     frames, _ = _frames(path, cfg)
     try:
-        audio = load_audio(path, sr=cfg.sample_rate, min_seconds=0.05)
+        # only the audio the spectrogram can hold is decoded (MELD has clips of 30 s and more)
+        head = (cfg.steps * cfg.hop_length + cfg.n_fft) / cfg.sample_rate
+        audio = load_audio(path, sr=cfg.sample_rate, min_seconds=0.05, head_seconds=head)
     except SensoriumError as exc:  # no audio stream, or an audio stream that does not decode
         log.info("%s: no usable audio (%s): silent spectrogram", path.name, exc.message)
         return frames, np.zeros((cfg.mel_bins, cfg.steps), np.float32), False
