@@ -86,7 +86,7 @@ def test_overfits_a_tiny_generated_dataset(trained):
     cfg, result = trained
     report = result.report
     epochs = report["epochs"]
-    assert len(epochs) == 8
+    assert len(epochs) == 8 and report["finished"] is True
     assert report["train_data"] == {"clips": 8, "skipped_missing": 0, "skipped_corrupt": 0, "no_audio": 0,
                                     "decoded_now": 8, "examples_missing": [], "examples_corrupt": []}
     final = report["final"]["train"]

@@ -13,7 +13,8 @@
    class weights n / (K * n_k)). Training batches get a random crop and flip of their frames.
 4. After each epoch: loss, accuracy and weighted F1 of both heads on train (a clean pass: eval mode, no
    augmentation) and on dev. Written to `output_dir`: `model.pt` (last epoch), `best.pt` (best dev emotion
-   weighted F1, when there is a dev set) and `report.json`.
+   weighted F1, when there is a dev set) and `report.json`. model.pt and report.json are rewritten after
+   every epoch; the report's `finished` turns true, with the full final metrics, at the end.
 
 Determinism: one seed for Python, NumPy and torch (weights, shuffling, augmentation), deterministic
 kernels, and a fixed thread count (`threads`): the same config gives the same report, loss for loss.
@@ -157,6 +158,25 @@ def _load_data(cfg: MultimodalConfig, say: Progress) -> tuple[ClipSet, ClipSet |
     return train, dev
 
 
+def _report(cfg: MultimodalConfig, net: MultimodalNet, train: ClipSet, dev: ClipSet | None,
+            epochs: list[dict[str, Any]], final: dict[str, Any] | None, best: int | None, t0: float
+            ) -> dict[str, Any]:
+    """report.json: `finished` is false (and `final` null) while the run is still going."""
+    return {"finished": final is not None, "config": cfg.as_dict(), "train_data": train.summary(),
+            "dev_data": dev.summary() if dev else None, "epochs": epochs, "final": final, "best_epoch": best,
+            "pretrained": {"text": "all-MiniLM-L6-v2 (registry MINILM)", "video": None, "audio": None},
+            "parameters": sum(p.numel() for p in net.parameters()),
+            "trainable_parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
+            "train_seconds": round(time.perf_counter() - t0, 2), "checkpoint": CHECKPOINT,
+            "best_checkpoint": BEST_CHECKPOINT if best else None}
+
+
+def _write_report(out_dir: Path, report: dict[str, Any]) -> None:
+    tmp = out_dir / f"{REPORT}.tmp"
+    tmp.write_text(json.dumps(report, indent=2) + "\n")
+    tmp.replace(out_dir / REPORT)
+
+
 def train_multimodal(cfg: MultimodalConfig, base: TextEmbedder, progress: Progress | None = None
                      ) -> MultimodalResult:
     """Train on `cfg.train_csv` + `cfg.train_clips`; `base` is the registry's MiniLM (copied, never changed)."""
@@ -167,6 +187,7 @@ def train_multimodal(cfg: MultimodalConfig, base: TextEmbedder, progress: Progre
         seed_everything(cfg.seed)
         train, dev = _load_data(cfg, say)
         out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / BEST_CHECKPOINT).unlink(missing_ok=True)  # an earlier run's best is not this run's
         net, tokenizer = build_network(base, mel_bins=cfg.mel_bins, freeze_text=cfg.freeze_text,
                                        text_trainable_layers=cfg.text_trainable_layers, dropout=cfg.dropout)
         losses = Losses(cfg, train.rows)
@@ -192,16 +213,12 @@ def train_multimodal(cfg: MultimodalConfig, base: TextEmbedder, progress: Progre
             if final_dev and final_dev["emotion"]["weighted_f1"] > best_f1:
                 best_f1, best = final_dev["emotion"]["weighted_f1"], epoch
                 save_checkpoint(out_dir / BEST_CHECKPOINT, net, cfg, epoch, {"dev": _short(final_dev)})
+            # after every epoch, so that a long run that stops early leaves its last weights and figures
+            checkpoint = save_checkpoint(out_dir / CHECKPOINT, net, cfg, epoch, {"train": line["train"],
+                                                                               "dev": line["dev"]})
             line["seconds"] = round(time.perf_counter() - started, 2)
             epochs.append(line)
-        checkpoint = save_checkpoint(out_dir / CHECKPOINT, net, cfg, cfg.epochs,
-                                     {"train": line["train"], "dev": line["dev"]})
-    report = {"config": cfg.as_dict(), "train_data": train.summary(), "dev_data": dev.summary() if dev else None,
-              "epochs": epochs, "final": {"train": final_train, "dev": final_dev}, "best_epoch": best,
-              "pretrained": {"text": "all-MiniLM-L6-v2 (registry MINILM)", "video": None, "audio": None},
-              "parameters": sum(p.numel() for p in net.parameters()),
-              "trainable_parameters": sum(p.numel() for p in net.parameters() if p.requires_grad),
-              "train_seconds": round(time.perf_counter() - t0, 2), "checkpoint": CHECKPOINT,
-              "best_checkpoint": BEST_CHECKPOINT if best else None}
-    (out_dir / REPORT).write_text(json.dumps(report, indent=2) + "\n")
+            _write_report(out_dir, _report(cfg, net, train, dev, epochs, None, best, t0))
+    report = _report(cfg, net, train, dev, epochs, {"train": final_train, "dev": final_dev}, best, t0)
+    _write_report(out_dir, report)
     return MultimodalResult(report, checkpoint, out_dir / BEST_CHECKPOINT if best else None)
