@@ -19,6 +19,7 @@ from sensorium.jobs.executor import LocalExecutor
 from sensorium.jobs.service import JobService
 from sensorium.models.catalog import build_registry
 from sensorium.models.registry import ModelRegistry
+from sensorium.music.service import MusicService
 from sensorium.sound.service import SoundService
 from sensorium.speech.service import SpeechService
 from sensorium.store.database import Database
@@ -38,6 +39,7 @@ class Services:
     vision: VisionService
     sound: SoundService
     foley: FoleyService
+    music: MusicService
     started_at: float = field(default_factory=time.time)
     version: str = __version__
     executor: LocalExecutor | None = None
@@ -72,5 +74,6 @@ def build_services(settings: Settings) -> Services:
     vision = VisionService(settings, registry, jobs, speech)
     sound = SoundService(settings, registry, jobs, vectors, vision)
     foley = FoleyService(settings, registry, jobs, db)
+    music = MusicService(settings, registry, jobs, vectors, vision, speech, sound)
     return Services(settings=settings, registry=registry, db=db, vectors=vectors, jobs=jobs, limiter=limiter,
-                    speech=speech, vision=vision, sound=sound, foley=foley)
+                    speech=speech, vision=vision, sound=sound, foley=foley, music=music)
