@@ -117,3 +117,91 @@ def build_music_library(root: Path, seconds: float = 20.0, fmt: str = "wav") -> 
         audio = track(bpm, key, mode, bright=bright, loud=loud, seconds=seconds)
         out[name] = save(root / f"{name}.{fmt}", audio)
     return out
+
+
+def scene_video(path: Path, *, seconds: float, fps: int = 25, cut_frames: list[int] | None = None,
+                moving: bool = True, bright: bool = True, audio: np.ndarray | None = None,
+                audio_sr: int = 16000, size: tuple[int, int] = (320, 240)) -> Path:
+    """An H.264 clip: scenes of coloured blocks (a new palette at each cut frame), moving fast when
+    `moving` (blocks slide 12 px per frame), bright or dark; optional mono audio."""
+    from sensorium.media.encode import encode_video
+
+    w, h = size
+    n = int(round(seconds * fps))
+    cuts = set(cut_frames or [])
+    rng = np.random.default_rng(1)
+    level = 1.0 if bright else 0.12
+
+    def palette() -> np.ndarray:
+        return (rng.integers(40, 255, (6, 8, 3)) * level).astype(np.uint8)
+
+    tiles = palette()
+
+    def frames():
+        nonlocal tiles
+        for i in range(n):
+            if i in cuts:
+                tiles = palette()
+            img = np.kron(tiles, np.ones((h // 6 + 1, w // 8 + 1, 1), dtype=np.uint8))[:h, :w]
+            if moving:
+                img = np.roll(img, 12 * i, axis=1)
+            yield np.ascontiguousarray(img)
+
+    return encode_video(path, frames(), fps, audio=audio, sample_rate=audio_sr)
+
+
+def tag_file(path: Path, *, title: str, artist: str, album: str, artwork: bytes | None = None) -> Path:
+    """Write tags (and a front cover) into an MP3 (ID3) or FLAC (Vorbis comments) file with mutagen."""
+    if path.suffix.lower() == ".flac":
+        from mutagen.flac import FLAC, Picture
+
+        f = FLAC(str(path))
+        f["title"], f["artist"], f["album"] = title, artist, album
+        if artwork:
+            pic = Picture()
+            pic.type, pic.mime, pic.data = 3, "image/jpeg", artwork
+            f.add_picture(pic)
+        f.save()
+        return path
+    from mutagen.id3 import APIC, ID3, TALB, TIT2, TPE1
+
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text=artist))
+    tags.add(TALB(encoding=3, text=album))
+    if artwork:
+        tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="cover", data=artwork))
+    tags.save(str(path))
+    return path
+
+
+def jpeg_bytes(size: tuple[int, int] = (500, 400), color: tuple[int, int, int] = (200, 40, 90)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def long_wav(path: Path, minutes: float = 60.0, sr: int = 8000, bpm: float = 96.0) -> Path:
+    """A long, cheap WAV (8 kHz mono 16-bit, written in blocks): a click on every beat over a soft hum."""
+    import soundfile as sf
+
+    block = 60 * sr
+    period = 60.0 / bpm
+    n = int(minutes * 60 * sr)
+    click = (0.8 * np.exp(-np.arange(int(0.03 * sr)) / (0.004 * sr))).astype(np.float32)
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=1, subtype="PCM_16") as out:
+        for start in range(0, n, block):
+            m = min(block, n - start)
+            t = (start + np.arange(m)) / sr
+            y = (0.05 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+            for b in np.arange(np.ceil(start / sr / period) * period, (start + m) / sr, period):
+                i = int(round(b * sr)) - start
+                k = min(len(click), m - i)
+                if k > 0:
+                    y[i:i + k] += click[:k]
+            out.write(y)
+    return path

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,7 +155,9 @@ def analyze_window(y: np.ndarray, sr: int = SR, offset: float = 0.0) -> AudioFea
         strengths = np.clip(strengths / (np.percentile(strengths, 95) or 1.0), 0, 1)
     n_fft = 2048
     spec = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=512)) ** 2
-    chroma = librosa.feature.chroma_stft(S=spec, sr=sr, n_chroma=12)
+    with warnings.catch_warnings():  # silence: "estimate tuning from empty frequency set"
+        warnings.simplefilter("ignore", UserWarning)
+        chroma = librosa.feature.chroma_stft(S=spec, sr=sr, n_chroma=12)
     chroma_mean = chroma.mean(axis=1) if chroma.size else np.zeros(12)
     key, mode, conf = estimate_key(chroma_mean)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)

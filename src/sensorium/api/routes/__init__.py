@@ -6,7 +6,7 @@ import importlib
 
 from fastapi import APIRouter
 
-MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound", "foley"]
+MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound", "foley", "music"]
 
 
 def ROUTERS() -> list[APIRouter]:
