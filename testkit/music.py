@@ -121,9 +121,9 @@ def build_music_library(root: Path, seconds: float = 20.0, fmt: str = "wav") -> 
 
 def scene_video(path: Path, *, seconds: float, fps: int = 25, cut_frames: list[int] | None = None,
                 moving: bool = True, bright: bool = True, audio: np.ndarray | None = None,
-                audio_sr: int = 16000, size: tuple[int, int] = (320, 240)) -> Path:
+                audio_sr: int = 16000, size: tuple[int, int] = (320, 240), shift: int = 12) -> Path:
     """An H.264 clip: scenes of coloured blocks (a new palette at each cut frame), moving fast when
-    `moving` (blocks slide 12 px per frame), bright or dark; optional mono audio."""
+    `moving` (blocks slide `shift` px per frame), bright or dark; optional mono audio."""
     from sensorium.media.encode import encode_video
 
     w, h = size
@@ -144,7 +144,7 @@ def scene_video(path: Path, *, seconds: float, fps: int = 25, cut_frames: list[i
                 tiles = palette()
             img = np.kron(tiles, np.ones((h // 6 + 1, w // 8 + 1, 1), dtype=np.uint8))[:h, :w]
             if moving:
-                img = np.roll(img, 12 * i, axis=1)
+                img = np.roll(img, shift * i, axis=1)
             yield np.ascontiguousarray(img)
 
     return encode_video(path, frames(), fps, audio=audio, sample_rate=audio_sr)

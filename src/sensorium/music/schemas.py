@@ -35,7 +35,7 @@ class TextRequest(BaseModel):
 class PreviewRequest(BaseModel):
     task_id: str = Field(..., max_length=64, description="The analyze-video job whose video to use.")
     track_id: str = Field(..., max_length=64, description="The track (`id` of a recommended song).")
-    offset: float | None = Field(None, ge=0, description="Start offset in the track (s); default: the "
+    offset: float | None = Field(None, ge=0, le=86_400, description="Start offset in the track (s); default: the "
                                  "song's `start_offset` from the analysis (or the best alignment).")
     duck_db: float = Field(-12.0, ge=-40, le=0, description="Music level under speech, dB.")
 

@@ -263,8 +263,10 @@ class MusicService:
         signals = VideoSignals.model_validate(source.result["analysis"]["signals"])
         track = Path(self.track_file(p["track_id"]).path)
         ctx.progress(10, "mixing")
+        outputs = ctx.workdir / "outputs"  # what GET /api/jobs/{id}/files/{name} serves
+        outputs.mkdir(parents=True, exist_ok=True)
         done = render_preview(video, signals.duration, track, float(p["offset"]), signals.speech_spans,
-                              ctx.workdir / PREVIEW_FILE, duck_db=float(p["duck_db"]))
+                              outputs / PREVIEW_FILE, duck_db=float(p["duck_db"]))
         return {"type": "music_preview", "result": {**done, "track_id": p["track_id"],
                                                     "url": f"/api/jobs/{ctx.job_id}/files/{PREVIEW_FILE}"},
                 "metadata": {"model": None}}
