@@ -8,7 +8,8 @@ album, duration, artwork file), audio features (`features.py`), the YAMNet music
 
 Whole tracks are analysed: up to `FULL_SECONDS` decoded at once; longer tracks in `MAX_WINDOWS` windows
 of `WINDOW_SECONDS`, spread evenly from start to end (seeking, so a 60-minute file costs what ~6
-minutes do). The beat grid of a long track covers its windows only.
+minutes do). The beat grid of a long track covers its windows only. librosa analyses every sample of a
+window; YAMNet (the slower part, and serialized) hears 6 excerpts of 10 s spread over each window.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ MUSIC_EXTENSIONS = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".
 FULL_SECONDS = 600.0
 WINDOW_SECONDS = 30.0
 MAX_WINDOWS = 12
+YAMNET_EXCERPTS, YAMNET_EXCERPT_SECONDS = 6, 10.0  # YAMNet hears at most 60 s per window, spread evenly
 Check = Callable[[], None]
 
 SCHEMA = CollectionSchema(
@@ -79,6 +81,15 @@ def windows(duration: float) -> list[tuple[float, float]]:
     return [(round(i * step, 3), WINDOW_SECONDS) for i in range(n)]
 
 
+def excerpts(y: np.ndarray, count: int = YAMNET_EXCERPTS, seconds: float = YAMNET_EXCERPT_SECONDS) -> list[np.ndarray]:
+    """What YAMNet hears of a window: all of it up to count x seconds, else `count` excerpts spread evenly."""
+    n = int(seconds * SR)
+    if len(y) <= count * n:
+        return [y]
+    starts = np.linspace(0, len(y) - n, count).astype(int)
+    return [y[s:s + n] for s in starts]
+
+
 def _analyse_audio(path: Path, duration: float, yamnet: Yamnet, check: Check | None
                    ) -> tuple[AudioFeatures, np.ndarray, int]:
     """Features and YAMNet frame scores over the track's windows."""
@@ -95,7 +106,7 @@ def _analyse_audio(path: Path, duration: float, yamnet: Yamnet, check: Check | N
         if len(y) < SR // 2:
             continue
         parts.append(analyze_window(y, SR, offset=start))
-        scores.append(yamnet.analyze(y)[0])
+        scores.extend(yamnet.analyze(x)[0] for x in excerpts(y))
     if not parts:
         raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The audio stream holds (almost) no samples.")
     return merge_windows(parts, duration), np.concatenate(scores, axis=0), len(plan)
