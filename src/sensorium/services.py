@@ -21,6 +21,7 @@ from sensorium.jobs.executor import LocalExecutor
 from sensorium.jobs.service import JobService
 from sensorium.models.catalog import build_registry
 from sensorium.models.registry import ModelRegistry
+from sensorium.music.service import MusicService
 from sensorium.sound.service import SoundService
 from sensorium.speech.service import SpeechService
 from sensorium.store.database import Database
@@ -41,6 +42,7 @@ class Services:
     sound: SoundService
     foley: FoleyService
     emotion: EmotionService
+    music: MusicService
     started_at: float = field(default_factory=time.time)
     version: str = __version__
     executor: LocalExecutor | None = None
@@ -84,5 +86,6 @@ def build_services(settings: Settings) -> Services:
     sound = SoundService(settings, registry, jobs, vectors, vision)
     foley = FoleyService(settings, registry, jobs, db)
     emotion = EmotionService(settings, registry, jobs, speech)
+    music = MusicService(settings, registry, jobs, vectors, vision, speech, sound)
     return Services(settings=settings, registry=registry, db=db, vectors=vectors, jobs=jobs, limiter=limiter,
-                    speech=speech, vision=vision, sound=sound, foley=foley, emotion=emotion)
+                    speech=speech, vision=vision, sound=sound, foley=foley, emotion=emotion, music=music)

@@ -17,9 +17,10 @@ SRC = REPO / "src" / "sensorium"
 MODULES = sorted(SRC.rglob("*.py"))
 MAX_MODULE_LINES = 450
 MAX_FUNCTION_LINES = 80
-#: capability packages and the other capabilities each may use (through their `schemas` and `service`)
+#: capability packages and the other capabilities each may use (through their `schemas` and `service`);
+#: music uses sound for the library roots the HTTP API may index (one policy for both libraries)
 CAPABILITIES = {"speech": set(), "vision": {"speech"}, "sound": {"vision"}, "foley": set(),
-                "emotion": {"speech", "vision"}, "music": {"vision", "speech"}}
+                "emotion": {"speech", "vision"}, "music": {"vision", "speech", "sound"}}
 FLOORS = {"config", "errors", "logs", "metrics", "concurrency", "media", "models", "store", "jobs"}
 FACES = {"api", "cli", "web"}
 

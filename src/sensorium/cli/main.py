@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sensorium.cli import analyze, emotion, foley, sound, system, train
+from sensorium.cli import analyze, emotion, foley, music, sound, system, train
 
 app = typer.Typer(help="Sensorium: offline media understanding and sound design.", no_args_is_help=True,
                   add_completion=False)
@@ -13,6 +13,7 @@ app.command()(analyze.analyze)
 app.add_typer(system.models_app, name="models")
 app.add_typer(system.jobs_app, name="jobs")
 app.add_typer(sound.library_app, name="library")
+app.add_typer(music.music_app, name="music")
 app.command("foley")(foley.foley_command)
 app.command("emotion")(emotion.emotion_command)
 app.add_typer(train.train_app, name="train")

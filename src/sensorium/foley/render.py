@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,28 +17,12 @@ import numpy as np
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.foley.schemas import MODES, AnnotatedResult
 from sensorium.media.encode import audio_rate, reencode_video
+from sensorium.media.mix import duck_gain, load_original, peak_safe
 
 DUCK_DB = -8.0
 STRIP_H = 72
 FOOT_COLORS = {"left": (255, 200, 0), "right": (0, 140, 255)}  # BGR: left cyan-blue, right orange
 PERSON_COLORS = [(80, 220, 80), (220, 120, 255), (60, 200, 255), (255, 120, 80), (200, 200, 200)]
-
-
-def load_original(path: Path | str, sr: int, n: int) -> np.ndarray | None:
-    """The video's own audio as (2, n) at sr, or None when it has no audio track."""
-    from sensorium.media.audio import load_audio
-
-    try:
-        y = load_audio(path, sr=sr, mono=False, min_seconds=0.0)
-    except SensoriumError:
-        return None
-    y = np.atleast_2d(y)
-    if y.shape[0] == 1:
-        y = np.vstack([y, y])
-    y = y[:2]
-    if y.shape[1] < n:
-        y = np.pad(y, ((0, 0), (0, n - y.shape[1])))
-    return y[:, :n].astype(np.float32)
 
 
 def mix_audio(original: np.ndarray | None, steps: np.ndarray, sr: int, mode: str) -> np.ndarray:
@@ -51,22 +34,9 @@ def mix_audio(original: np.ndarray | None, steps: np.ndarray, sr: int, mode: str
     elif mode == "mix":
         out = original.astype(np.float64) + steps
     else:
-        env = np.max(np.abs(steps), axis=0)
-        env = (env > 1e-3).astype(np.float64)
-        a = math.exp(-1 / (0.005 * sr))
-        r = math.exp(-1 / (0.25 * sr))
-        from scipy.signal import lfilter
-
-        # attack: fast rise; release: slow fall (one-pole smoothers on the gate)
-        rise = lfilter([1 - a], [1, -a], env)
-        sm = np.maximum(rise, lfilter([1 - r], [1, -r], rise))
-        sm = np.clip(sm / (sm.max() + 1e-9), 0, 1)
-        gain = 1 - (1 - 10 ** (DUCK_DB / 20)) * sm
+        gain = duck_gain(np.max(np.abs(steps), axis=0) > 1e-3, sr, DUCK_DB)
         out = original.astype(np.float64) * gain[None, :] + steps
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    if peak > 0.98:
-        out = out * (0.98 / peak)
-    return out.astype(np.float32)
+    return peak_safe(out)
 
 
 # --- annotated video --------------------------------------------------------------------------

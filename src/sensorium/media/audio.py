@@ -90,6 +90,43 @@ def load_audio(
     return audio
 
 
+def load_audio_window(path: Path | str, sr: int, start: float, seconds: float) -> np.ndarray:
+    """Mono float32 audio of `seconds` from `start` s at `sr` Hz, seeking instead of decoding what comes
+    before (long tracks analysed in windows). Shorter when the stream ends early; empty past the end."""
+    import av
+
+    chunks: list[np.ndarray] = []
+    want = int(seconds * sr)
+    total = 0
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise SensoriumError(ErrorCode.PROCESSING_FAILED, "The file has no audio stream.")
+            stream = container.streams.audio[0]
+            if start > 0:
+                container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+            resampler = av.AudioResampler(format="fltp", layout="mono", rate=sr)
+            for frame in container.decode(stream):
+                t = float(frame.pts * stream.time_base) if frame.pts is not None else None
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    arr = out.to_ndarray().reshape(-1)
+                    if t is not None and t < start:  # the seek lands on or before `start`: trim
+                        arr = arr[max(0, int(round((start - t) * sr))):]
+                        t = None
+                    chunks.append(arr)
+                    total += len(arr)
+                if total >= want:
+                    break
+    except SensoriumError:
+        raise
+    except Exception as exc:
+        if not chunks:
+            raise SensoriumError(ErrorCode.PROCESSING_FAILED, f"Could not decode the audio: {exc}.") from exc
+    audio = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    return np.nan_to_num(audio[:want], copy=False)
+
+
 def write_wav(path: Path | str, audio: np.ndarray, sr: int) -> Path:
     """Write float audio (n,) or (c, n) as 16-bit PCM WAV."""
     import soundfile as sf
