@@ -18,7 +18,7 @@ from sensorium.api.app import create_app
 from sensorium.config import Settings
 from sensorium.services import build_services
 from testkit import media_factory
-from testkit.settings import SHARED, make_settings
+from testkit.settings import REPO, SHARED, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +61,17 @@ def client(services) -> TestClient:
     app = create_app(services=services)
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture()
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The environment of a CLI run: a private DATA_DIR, ../shared/models, the test model cache, cwd tmp_path."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.setenv("MODEL_DIRS", str(SHARED / "models"))
+    monkeypatch.setenv("MODEL_CACHE_DIR", str(REPO / ".cache" / "models"))
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

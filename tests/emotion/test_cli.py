@@ -6,24 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
 from sensorium.cli import app
-from testkit.settings import REPO, SHARED
 
 runner = CliRunner()
-
-
-@pytest.fixture()
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("MODEL_DIRS", str(SHARED / "models"))
-    monkeypatch.setenv("MODEL_CACHE_DIR", str(REPO / ".cache" / "models"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_text_to_json_and_a_chart(cli_env: Path) -> None:

@@ -4,24 +4,12 @@ import json
 import re
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from sensorium.cli import app
 from testkit import media_factory
-from testkit.settings import REPO, SHARED
 
 runner = CliRunner()
-
-
-@pytest.fixture()
-def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LOG_DIR", str(tmp_path / "logs"))
-    monkeypatch.setenv("MODEL_DIRS", str(SHARED / "models"))
-    monkeypatch.setenv("MODEL_CACHE_DIR", str(REPO / ".cache" / "models"))
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    return tmp_path
 
 
 def test_models_list_json(cli_env: Path) -> None:
