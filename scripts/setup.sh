@@ -26,7 +26,8 @@ apt_install() {
     log "please install with your package manager: ${missing[*]}"
   fi
 }
-if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then apt_install espeak-ng; fi
+# redis-server: the scale-out tests start their own on 127.0.0.1
+if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then apt_install espeak-ng redis-server; fi
 
 # --- Python environment ---------------------------------------------------------------------
 EXTRAS=""

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     job_workers: int = Field(1, ge=0, description="Background job threads in this process (0: none).")
     job_max_attempts: int = Field(2, ge=1, description="Runs of a job interrupted by restarts.")
     job_retention_hours: float = Field(168, gt=0, description="Finished jobs and their files kept.")
+    broker_url: str | None = Field(
+        None, description="redis://host:6379/0 switches jobs to Celery workers (`sensorium worker`); "
+        "empty: jobs run on threads of the server process.")
+    celery_visibility_timeout: float = Field(
+        3600, gt=0, description="Seconds before Redis hands an unacknowledged job to another worker "
+        "(a worker that died mid-job); longer than your longest job.")
 
     # --- optional vision/LLM endpoint (OpenAI-compatible) -----------------------
     llm_base_url: str | None = Field(None, description="e.g. http://localhost:11434/v1 (Ollama)")

@@ -18,7 +18,7 @@ from sensorium.emotion.service import MODEL_SPECS as EMOTION_MODELS
 from sensorium.emotion.service import EmotionService
 from sensorium.foley.service import FoleyService
 from sensorium.jobs.executor import LocalExecutor
-from sensorium.jobs.service import JobService
+from sensorium.jobs.service import Executor, JobService
 from sensorium.models.catalog import build_registry
 from sensorium.models.registry import ModelRegistry
 from sensorium.music.service import MusicService
@@ -45,13 +45,20 @@ class Services:
     music: MusicService
     started_at: float = field(default_factory=time.time)
     version: str = __version__
-    executor: LocalExecutor | None = None
+    executor: Executor | None = None
 
     def start(self, *, run_jobs: bool = True) -> None:
         self.registry.start()
         self.jobs.purge_finished(timedelta(hours=self.settings.job_retention_hours))
         self.foley.purge_tasks(timedelta(hours=self.settings.job_retention_hours))
-        if run_jobs and self.settings.job_workers > 0:
+        if self.settings.broker_url:  # scale-out: Celery workers run the jobs; this process sends them
+            from sensorium.jobs.celery_executor import CeleryExecutor
+
+            self.executor = CeleryExecutor(self.settings, self.jobs)
+            self.jobs.attach(self.executor)
+            if run_jobs:
+                self.executor.start(self.jobs)
+        elif run_jobs and self.settings.job_workers > 0:
             self.executor = LocalExecutor(self.settings.job_workers)
             self.jobs.attach(self.executor)
             self.executor.start(self.jobs)

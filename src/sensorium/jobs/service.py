@@ -329,6 +329,19 @@ class JobService:
             log.warning("job recovery: %s", counts)
         return counts
 
+    def queued_before(self, age: timedelta) -> list[tuple[str, str]]:
+        """(id, kind) of jobs queued for longer than `age` (their wake-up may have been lost)."""
+        cutoff = utcnow() - age
+        with self.db.session() as s:
+            rows = s.execute(select(JobRow.id, JobRow.kind).where(JobRow.status == "queued",
+                                                                  JobRow.updated_at < cutoff)).all()
+        return [(r[0], r[1]) for r in rows]
+
+    def touch(self, job_id: str) -> None:
+        """Mark a queued job as just handled (its wake-up was re-sent)."""
+        with self.db.session.begin() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(updated_at=utcnow()))
+
     def purge_finished(self, older_than: timedelta) -> int:
         cutoff = utcnow() - older_than
         with self.db.session.begin() as s:

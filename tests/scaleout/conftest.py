@@ -1,0 +1,79 @@
+"""Real servers for the scale-out tests: redis-server (Debian; the setup script installs it) and Celery
+workers started as `sensorium worker` subprocesses, all on 127.0.0.1 with a private DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testkit.settings import REPO, SHARED
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (bash scripts/setup.sh test installs it with apt-get)")
+    port, folder = free_port(), tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
+def worker_env(data_dir: Path, broker: str) -> dict[str, str]:
+    return {**os.environ, "DATA_DIR": str(data_dir), "LOG_DIR": str(data_dir.parent / "logs"),
+            "BROKER_URL": broker, "MODEL_DIRS": str(SHARED / "models"),
+            "MODEL_CACHE_DIR": str(REPO / ".cache" / "models"), "HF_HUB_OFFLINE": "1", "MODEL_TTL_SECONDS": "-1",
+            "CELERY_VISIBILITY_TIMEOUT": "20", "PYTHONPATH": str(REPO / "src")}
+
+
+class Workers:
+    """`sensorium worker` subprocesses, each with its own log file."""
+
+    def __init__(self, data_dir: Path, broker: str, logs: Path) -> None:
+        self.data_dir, self.broker, self.logs = data_dir, broker, logs
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, n: int = 1) -> None:
+        for _ in range(n):
+            log = (self.logs / f"worker-{len(self.procs)}.log").open("wb")
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "sensorium.cli", "worker", "--concurrency", "1"],
+                env=worker_env(self.data_dir, self.broker), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True))
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("worker-*.log")))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                os.killpg(p.pid, 15)
+        for p in self.procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, 9)

@@ -1,0 +1,149 @@
+"""Scale-out with real servers: two `sensorium worker` processes on Redis run 20 mixed jobs exactly once,
+with the same results as the embedded mode; a worker killed with SIGKILL mid-job loses nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import cv2
+import librosa
+import numpy as np
+import pytest
+
+from sensorium.emotion.schemas import EmotionOptions
+from sensorium.jobs.schemas import JobRecord
+from sensorium.media.encode import encode_video
+from sensorium.services import Services, build_services
+from sensorium.sound.schemas import IndexRequest
+from sensorium.speech.schemas import TranscribeOptions
+from sensorium.store.database import JobRow
+from sensorium.vision.schemas import VideoOptions
+from testkit.media_factory import read_wav
+from testkit.settings import make_settings
+from testkit.sounds import save as save_sound
+from testkit.sounds import tone
+from tests.helpers import wait_until
+from tests.scaleout.conftest import Workers
+
+pytestmark = pytest.mark.slow
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str):
+    """An API-side Services on BROKER_URL (it only sends jobs) and two workers sharing its DATA_DIR."""
+    root = tmp_path_factory.mktemp("cluster")
+    (root / "logs").mkdir()
+    settings = make_settings(root, broker_url=redis_url, celery_visibility_timeout=20)
+    services = build_services(settings)
+    services.start()
+    workers = Workers(settings.data_dir, redis_url, root / "logs")
+    workers.start(2)
+    yield services, workers
+    workers.stop()
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory, speak) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("inputs")
+    wav = speak("The quick brown fox jumps over the lazy dog near the river bank.")
+    audio, sr = read_wav(wav)
+    speech = librosa.resample(audio.astype(np.float32), orig_sr=sr, target_sr=16000)
+    frame = np.full((240, 320, 3), 60, np.uint8)
+    cv2.rectangle(frame, (100, 60), (220, 180), (0, 200, 255), -1)
+    video = encode_video(d / "clip.mp4", [frame] * 30, fps=10, audio=speech[:3 * 16000], sample_rate=16000)
+    return {"wav": wav, "video": video}
+
+
+def submit_mix(services: Services, inputs: dict[str, Path], tmp: Path, lib_tag: str) -> list[JobRecord]:
+    """20 jobs: 8 transcriptions, 6 emotion (text), 4 video analyses, 2 sound library indexings."""
+    jobs = []
+    for i in range(8):
+        copy = tmp / f"talk{i}.wav"
+        shutil.copy(inputs["wav"], copy)
+        jobs.append(services.speech.submit_transcription(copy, "talk.wav", TranscribeOptions(language="en")))
+    for i in range(6):
+        jobs.append(services.emotion.submit_text(f"I am so happy today! Number {i}. This is awful.",
+                                                 EmotionOptions()))
+    for i in range(4):
+        copy = tmp / f"clip{i}.mp4"
+        shutil.copy(inputs["video"], copy)
+        jobs.append(services.vision.submit_video(copy, "clip.mp4", VideoOptions(num_frames=2, ocr=False,
+                                                                                use_llm=False)))
+    for i in range(2):
+        lib = services.settings.libraries_dir / f"{lib_tag}{i}"
+        lib.mkdir(parents=True, exist_ok=True)
+        for f in (440, 880):
+            save_sound(lib / f"tone{f}.wav", tone(1.5, f))
+        jobs.append(services.sound.submit_index(IndexRequest(directory=f"{lib_tag}{i}", name=f"{lib_tag}{i}",
+                                                             sfx_embeddings=False)))
+    return jobs
+
+
+def finished(services: Services, jobs: list[JobRecord], timeout: float) -> list[JobRecord]:
+    return wait_until(lambda: [services.jobs.get(j.id) for j in jobs],
+                      lambda rows: all(r.status in TERMINAL for r in rows), timeout=timeout, interval=1.0,
+                      what="end of every job")
+
+
+def essence(job: JobRecord) -> object:
+    """What must not depend on where a job ran (no timings, ids or paths)."""
+    r = job.result or {}
+    if job.kind == "analyze.audio":
+        return r["result"]["transcription"]
+    if job.kind == "analyze.sentiment":
+        return [(u["text"], u["emotion"], u["sentiment"]) for u in r["result"]["utterances"]]
+    if job.kind == "analyze.video":
+        return sorted(o.get("label") or o.get("name") for o in r["result"].get("objects", []))
+    return (r.get("total"), r.get("indexed"))
+
+
+def test_two_workers_run_20_mixed_jobs_exactly_once_like_the_embedded_mode(cluster, inputs, tmp_path,
+                                                                            services) -> None:
+    api, workers = cluster
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    jobs = submit_mix(api, inputs, tmp_path / "a", "lib")
+    done = finished(api, jobs, timeout=900)
+    assert [j.status for j in done] == ["succeeded"] * 20, [(j.kind, j.error_message) for j in done]
+    assert all(j.attempts == 1 for j in done)
+    log = workers.log_text()
+    for j in done:  # each job ran once, in one worker
+        assert len(re.findall(rf"job {j.id} succeeded", log)) == 1, j.id
+    # the same inputs in the embedded mode (the session's in-process services) give the same results
+    embedded = finished(services, submit_mix(services, inputs, tmp_path / "b", "emb"), timeout=900)
+    assert [essence(j) for j in done] == [essence(j) for j in embedded]
+    assert "fox" in essence(done[0]).lower()
+
+
+def test_a_worker_killed_mid_job_loses_nothing(cluster, tmp_path, speak) -> None:
+    api, workers = cluster
+    parts = []
+    for line in ("One morning the farmer walked across the wide green field.",
+                 "He counted the sheep, the cows and the horses twice.",
+                 "Then he sat under the old oak tree and ate his bread."):
+        audio, sr = read_wav(speak(line))
+        parts.append(librosa.resample(audio.astype(np.float32), orig_sr=sr, target_sr=16000))
+    from testkit.media_factory import write_wav
+
+    long_talk = write_wav(tmp_path / "long.wav", np.concatenate(parts * 4), 16000)  # ~45 s of speech
+    job = api.speech.submit_transcription(long_talk, "long.wav", TranscribeOptions(language="en",
+                                                                                   model="whisper-base"))
+    running = wait_until(lambda: api.jobs.get(job.id), lambda j: j.status == "running" and j.progress > 5,
+                         timeout=300, interval=0.2, what="job running")
+    with api.db.session() as s:
+        worker = s.get(JobRow, running.id).worker  # "host:pid" of the pool process running it
+    pid = int(worker.rpartition(":")[2])
+    os.kill(pid, signal.SIGKILL)  # the pool process running it dies at once
+    final = wait_until(lambda: api.jobs.get(job.id), lambda j: j.status in TERMINAL, timeout=600, interval=1.0,
+                       what="end of the killed job")
+    assert final.status == "succeeded", final.error_message
+    assert final.attempts == 2 and "farmer" in final.result["result"]["transcription"].lower()
+    time.sleep(1)
+    assert api.jobs.get(job.id).status == "succeeded"  # not run a third time
