@@ -27,6 +27,8 @@ apt_install() {
   fi
 }
 if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then apt_install espeak-ng; fi
+# Chromium for the studio's browser tests (Playwright drives /usr/bin/chromium; never `playwright install`)
+if [ "$MODE" = "test" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then apt_install chromium; fi
 
 # --- Python environment ---------------------------------------------------------------------
 EXTRAS=""
