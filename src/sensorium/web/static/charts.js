@@ -15,7 +15,7 @@ function s(tag, attrs = {}, text = null) {
 
 function frame(width, height, title, desc) {
   const root = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart",
-                          "aria-labelledby": "t d", preserveAspectRatio: "xMidYMid meet" });
+                          preserveAspectRatio: "xMidYMid meet" });
   const id = Math.random().toString(36).slice(2, 8);
   root.setAttribute("aria-labelledby", `t${id} d${id}`);
   root.append(s("title", { id: `t${id}` }, title), s("desc", { id: `d${id}` }, desc));
@@ -24,13 +24,19 @@ function frame(width, height, title, desc) {
 
 function xAxis(root, x0, x1, y, tMax, unit) {
   root.append(s("line", { x1: x0, x2: x1, y1: y, y2: y, class: "axis" }));
-  const ticks = 5;
-  for (let i = 0; i <= ticks; i++) {
+  // seconds: 5 even ticks; sentence indices (0-based in the API): one tick per sentence, labelled from 1
+  const ticks = unit === "s" ? 5 : Math.round(tMax);
+  if (ticks === 0) {
+    root.append(s("text", { x: x0, y: y + 16, "text-anchor": "start", class: "tick" }, "sentence 1"));
+    return;
+  }
+  const step = Math.max(1, Math.ceil(ticks / 12));
+  for (let i = 0; i <= ticks; i += unit === "s" ? 1 : step) {
     const t = (tMax * i) / ticks;
     const x = x0 + ((x1 - x0) * i) / ticks;
     root.append(s("line", { x1: x, x2: x, y1: y, y2: y + 4, class: "axis" }));
     root.append(s("text", { x, y: y + 16, "text-anchor": "middle", class: "tick" },
-                  unit === "s" ? `${t.toFixed(1)} s` : `${Math.round(t)}`));
+                  unit === "s" ? `${t.toFixed(1)} s` : `sentence ${Math.round(t) + 1}`));
   }
 }
 
