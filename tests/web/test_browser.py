@@ -56,3 +56,36 @@ def test_keyboard_reaches_the_form(page) -> None:
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_jobs_page_lists_a_job_with_its_details(page, server) -> None:
+    import httpx
+
+    base, _ = server
+    res = httpx.post(f"{base}/api/analyze/sentiment", data={"text": "What a lovely day.", "async": "true"}, timeout=30)
+    assert res.status_code == 202, res.text
+    job_id = res.json()["data"]["result"]["job_id"]
+    page.goto("/studio/jobs")
+    row = page.locator(f"tr[data-job='{job_id}']")
+    row.wait_for()
+    page.wait_for_function(f"document.querySelector(\"tr[data-job='{job_id}'] .badge\").textContent === 'succeeded'",
+                           timeout=60_000)
+    row.get_by_role("button", name="Details").click()
+    page.wait_for_selector("#detail:not([hidden])")
+    detail = page.locator("#detail-json").inner_text()
+    assert job_id in detail and '"utterances"' in detail
+    shoot(page, "jobs")
+    assert page.errors == [], page.errors
+
+
+def test_music_text_search_shows_what_the_api_answered(page) -> None:
+    page.goto("/studio/music")
+    page.wait_for_selector("#stats:has-text('track(s)')")
+    assert "0 track(s)" in page.locator("#stats").inner_text()  # nothing indexed on this server
+    page.get_by_label("Describe the music").fill("calm piano for a rainy scene")
+    page.get_by_role("button", name="Recommend").click()
+    page.wait_for_selector("#results:not([hidden])")
+    assert "no tracks" in page.locator("#songs").inner_text()
+    assert '"data": []' in page.locator("#raw").text_content()
+    shoot(page, "music")
+    assert page.errors == [], page.errors
