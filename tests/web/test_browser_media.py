@@ -4,6 +4,7 @@ result, run foley on a real walking clip until the mixed video loads."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -143,4 +144,22 @@ def test_foley_progress_reaches_100_and_the_mixed_video_loads(page, walk_clip: P
     csv = page.locator("#csv-link").get_attribute("href")
     assert csv.startswith("/api/export-csv/")
     shoot(page, "foley", docs=True)
+    assert page.errors == [], page.errors
+
+
+def test_analyze_image_draws_the_returned_boxes(page, shared_models: Path) -> None:
+    photo = SHARED / "testdata" / "images" / "bus.jpg"
+    if not photo.is_file():
+        pytest.skip(f"test photo not found: {photo}")
+    page.goto("/studio/analyze")
+    page.set_input_files("#file", str(photo))
+    page.get_by_label("Question (optional, image and video)").fill("how many people are there?")
+    page.get_by_role("button", name="Analyze").click()
+    page.wait_for_selector("canvas.frame", timeout=120_000)
+    result = json.loads(page.locator("#raw").text_content())["data"]["result"]
+    caption = page.locator("figure figcaption").inner_text()
+    assert caption.count("%") == len(result["objects"]) and "bus" in caption
+    assert page.locator("#description").inner_text() == result["description"]
+    assert page.locator("#answer").inner_text() == f"Answer: {result['answer']}"
+    assert page.locator("#transcript-section").is_hidden()
     assert page.errors == [], page.errors
