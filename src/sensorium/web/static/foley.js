@@ -61,10 +61,10 @@ form.addEventListener("submit", (e) => {
     await runStep("detect", await api(`/api/process/${taskId}`, { method: "POST", body }));
     say("Making the footstep sound...");
     await sound();
-  });
+  }).then(() => { $("regen").disabled = !taskId; });
 });
 
 $("regen").addEventListener("click", () => {
   if (!taskId) return;
-  busy(form, "Making the footstep sound again...", sound);
+  busy(form, "Making the footstep sound again...", sound).then(() => { $("regen").disabled = !taskId; });
 });
