@@ -28,6 +28,8 @@ apt_install() {
 }
 # redis-server: the scale-out tests start their own on 127.0.0.1
 if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then apt_install espeak-ng redis-server; fi
+# Chromium for the studio's browser tests (Playwright drives /usr/bin/chromium; never `playwright install`)
+if [ "$MODE" = "test" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then apt_install chromium; fi
 
 # --- Python environment ---------------------------------------------------------------------
 EXTRAS=""

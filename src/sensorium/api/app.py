@@ -22,6 +22,7 @@ from sensorium.config import MB, Settings
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.logs import setup_logging
 from sensorium.services import Services, build_services
+from sensorium.web import create_router as create_studio_router
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     for router in ROUTERS():
         app.include_router(router)
+    app.include_router(create_studio_router())  # the web studio's pages (not in the OpenAPI docs)
 
     app.add_middleware(BodyLimitMiddleware, limit_for=_limit_for(settings))
     if settings.api_keys or settings.rate_limit_per_minute:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from pydantic import Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -37,6 +37,7 @@ from sensorium.sound.schemas import (
     StoredFile,
 )
 from sensorium.store.files import Workspace
+from sensorium.web import prefers_html
 
 router = APIRouter(tags=["sound"])
 
@@ -272,9 +273,14 @@ def legacy_health(services: ServicesDep) -> LegacyHealth:
 @router.get(
     "/",
     summary="Simple health check",
-    description="A light liveness answer for API clients of the Frame-to-Audio Similarity API.",
+    description="A light liveness answer for API clients of the Frame-to-Audio Similarity API. A browser "
+    "(an `Accept` header that rates `text/html` above `application/json`) is redirected (307) to the web "
+    "studio at `/studio`.",
     response_model=LegacyRoot,
+    responses={307: {"description": "To `/studio`, for browsers."}},
 )
-def root() -> LegacyRoot:
+def root(request: Request) -> Any:
+    if prefers_html(request.headers.get("accept")):
+        return RedirectResponse("/studio", status_code=307)
     return LegacyRoot(status="ok", message="Sensorium Frame-to-Audio Similarity API is running",
                       version=__version__, docs="/docs")
