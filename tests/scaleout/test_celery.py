@@ -35,14 +35,14 @@ TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str):
+def cluster(tmp_path_factory: pytest.TempPathFactory, redis):
     """An API-side Services on BROKER_URL (it only sends jobs) and two workers sharing its DATA_DIR."""
     root = tmp_path_factory.mktemp("cluster")
     (root / "logs").mkdir()
-    settings = make_settings(root, broker_url=redis_url, celery_visibility_timeout=20)
+    settings = make_settings(root, broker_url=redis.url, celery_visibility_timeout=20)
     services = build_services(settings)
     services.start()
-    workers = Workers(settings.data_dir, redis_url, root / "logs")
+    workers = Workers(settings.data_dir, redis.url, root / "logs")
     workers.start(2)
     yield services, workers
     workers.stop()
@@ -147,3 +147,14 @@ def test_a_worker_killed_mid_job_loses_nothing(cluster, tmp_path, speak) -> None
     assert final.attempts == 2 and "farmer" in final.result["result"]["transcription"].lower()
     time.sleep(1)
     assert api.jobs.get(job.id).status == "succeeded"  # not run a third time
+
+
+def test_jobs_sent_while_redis_is_down_run_once_it_is_back(cluster, redis) -> None:
+    api, _ = cluster
+    redis.stop()
+    jobs = [api.emotion.submit_text(f"What a wonderful surprise, thank you! ({i})", EmotionOptions())
+            for i in range(3)]  # the sends fail (logged); the jobs wait in the database
+    assert {api.jobs.get(j.id).status for j in jobs} == {"queued"}
+    redis.start()  # the workers reconnect; the API's sweeper re-sends jobs queued for more than 30 s
+    done = finished(api, jobs, timeout=300)
+    assert [j.status for j in done] == ["succeeded"] * 3 and all(j.attempts == 1 for j in done)
