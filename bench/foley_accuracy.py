@@ -39,7 +39,7 @@ from testkit.footsteps import Clip, load_clips, score, summarize  # noqa: E402
 
 
 def scan_tracks(clip: Clip, registry: Any, opts: DetectOptions, cache: Path | None) -> None:
-    key = f"{clip.name}.s{opts.stride}.p{opts.pose_input}.pkl"
+    key = f"{clip.name}.s{opts.stride}.p{opts.pose_input}.{opts.pose_engine}.pkl"
     if cache is not None and (cache / key).is_file():
         clip.tracks, clip.frame_h = pickle.loads((cache / key).read_bytes())
         return
@@ -136,6 +136,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=None, help="Folder to cache the pose tracks in.")
     ap.add_argument("--stride", type=int, default=1)
+    ap.add_argument("--engine", default="direct", choices=["direct", "mediapipe"], help="Pose engine.")
     ap.add_argument("--loco", action="store_true", help="Also choose the heel-stop constants leave-one-clip-out.")
     ap.add_argument("--pairs", action="store_true", help="Also score two-walker clips made of two labelled clips "
                     "side by side (the right one mirrored).")
@@ -148,7 +149,7 @@ def main() -> None:
 
     settings = make_settings(Path(tempfile.mkdtemp(prefix="foley-acc-")))
     registry = build_registry(settings)
-    opts = DetectOptions(stride=args.stride).validate()
+    opts = DetectOptions(stride=args.stride, pose_engine=args.engine).validate()
     clips = load_clips()
     per_clip = {}
     t0 = time.perf_counter()

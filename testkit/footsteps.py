@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from sensorium.foley import gait
 from testkit.settings import REPO, SHARED
 
 LABELS = REPO / "tests" / "foley" / "labels" / "walk_labels.json"
@@ -77,8 +76,8 @@ def score(clip: Clip, events: list[dict[str, Any]], kind: str = "heel_strike") -
     det = [d for d in det if any(a - 0.5 <= d <= b + 0.5 for a, b in clip.windows)]
     out: dict[str, Any] = {"labels": len(labels), "detected": len(det)}
     for tol in (1, 2):
-        tp, fp, fn, errs = gait.match_events([float(round(d)) for d in det], [float(x) for x in labels], tol)
-        out[f"f1_{tol}"] = round(gait.f1_score(tp, fp, fn), 3)
+        tp, fp, fn, errs = match_events([float(round(d)) for d in det], [float(x) for x in labels], tol)
+        out[f"f1_{tol}"] = round(f1_score(tp, fp, fn), 3)
         out[f"tp_{tol}"], out[f"fp_{tol}"], out[f"fn_{tol}"] = tp, fp, fn
     # timing error in ms (sub-frame detection time vs the label frame's time), on the +-2 matches
     errs_ms = [1000 * (float(np.interp(d, np.arange(len(clip.times)), clip.times)) - clip.times[x])
@@ -110,12 +109,33 @@ def summarize(per_clip: dict[str, dict[str, Any]]) -> dict[str, Any]:
     keys += [k for k in ("side_correct", "side_matched") if all(k in r for r in per_clip.values())]
     tot = {k: sum(r[k] for r in per_clip.values()) for k in keys}
     errs = [abs(e) for r in per_clip.values() for e in r["errors_ms"]]
-    return {"f1_1": round(gait.f1_score(tot["tp_1"], tot["fp_1"], tot["fn_1"]), 3),
-            "f1_2": round(gait.f1_score(tot["tp_2"], tot["fp_2"], tot["fn_2"]), 3),
+    return {"f1_1": round(f1_score(tot["tp_1"], tot["fp_1"], tot["fn_1"]), 3),
+            "f1_2": round(f1_score(tot["tp_2"], tot["fp_2"], tot["fn_2"]), 3),
             "median_abs_error_ms": round(statistics.median(errs), 1) if errs else None,
             "p90_abs_error_ms": round(float(np.percentile(errs, 90)), 1) if errs else None, **tot}
 
 
+def match_events(detected: list[float], labels: list[float], tolerance: float) -> tuple[int, int, int, list[float]]:
+    """One-to-one matching, closest pairs first. Returns (tp, fp, fn, signed errors det - label)."""
+    pairs = sorted((abs(d - lab), i, j) for i, d in enumerate(detected) for j, lab in enumerate(labels)
+                   if abs(d - lab) <= tolerance)
+    used_d: set[int] = set()
+    used_l: set[int] = set()
+    errors: list[float] = []
+    for _, i, j in pairs:
+        if i in used_d or j in used_l:
+            continue
+        used_d.add(i)
+        used_l.add(j)
+        errors.append(detected[i] - labels[j])
+    tp = len(errors)
+    return tp, len(detected) - tp, len(labels) - tp, errors
+
+
+def f1_score(tp: int, fp: int, fn: int) -> float:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return 2 * p * r / (p + r) if p + r else 0.0
 
 
 def side_by_side(a: Path, b: Path, out: Path, *, mirror_b: bool = True, frames: int | None = None) -> Path:

@@ -74,11 +74,12 @@ def test_track_is_audible_at_each_strike_and_silent_elsewhere(labelled_detection
     first = min(e["time_s"] for e in strikes)
     last = max(e["time_s"] for e in strikes)
     assert np.max(np.abs(track[:, : int((first - 0.01) * SR)])) == 0.0
-    assert np.max(np.abs(track[:, int((last + 0.7) * SR):])) == 0.0
-    # every gap between steps longer than the sound holds silence
+    tail = track[:, int((last + 0.7) * SR):]  # empty when the last step is under 0.7 s from the end
+    assert tail.size == 0 or np.max(np.abs(tail)) == 0.0
+    # every gap between steps clearly longer than the sound holds silence
     times = sorted(e["time_s"] for e in strikes)
     for a, b in zip(times, times[1:], strict=False):
-        if b - a > 0.75:
+        if b - a > 0.8:  # the sound holds ~0.6 s (its last -100 dB tail a little longer)
             seg = track[:, int((a + 0.6) * SR): int((b - 0.01) * SR)]
             assert np.max(np.abs(seg)) == 0.0
 

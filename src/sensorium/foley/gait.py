@@ -45,10 +45,10 @@ DESPIKE_SECONDS = 0.15
 #: (before, after), stop threshold (a fraction of the swing speed, with a floor in body heights/s),
 #: and a constant shift of the strike time
 STOP_SMOOTH_SECONDS = 0.15
-STOP_SEARCH_SECONDS = (0.1, 0.1)
-STOP_FRACTION = 0.35
+STOP_SEARCH_SECONDS = (0.1, 0.2)
+STOP_FRACTION = 0.2
 STOP_FLOOR = 0.1
-STRIKE_BIAS_SECONDS = -0.02
+STRIKE_BIAS_SECONDS = -0.04
 MIN_STEP_SECONDS = 0.25
 #: front-foot envelope peak prominence, in body heights
 PROMINENCE = 0.05
@@ -89,19 +89,15 @@ class GaitEvent:
 
 
 def _odd(n: int) -> int:
-    return n if n % 2 == 1 else n + 1
+    return n | 1
 
 
 def _interp_nan(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64).copy()
     ok = np.isfinite(x)
-    if ok.sum() == 0:
-        return x
-    if ok.sum() == 1:
-        x[~ok] = x[ok][0]
-        return x
-    idx = np.arange(len(x))
-    x[~ok] = np.interp(idx[~ok], idx[ok], x[ok])
+    if 0 < ok.sum() < len(x):
+        idx = np.arange(len(x))
+        x[~ok] = np.interp(idx[~ok], idx[ok], x[ok])
     return x
 
 
@@ -364,21 +360,44 @@ def _merge_close(events: list[GaitEvent]) -> list[GaitEvent]:
     return out
 
 
+def _near_far(run: list[GaitEvent], min_px: float = 2.0) -> list[str] | None:
+    """Sides from geometry, not from MediaPipe's labels: in a side view the camera-side foot lands
+    lower in the image, and it is the walker's right foot when they walk towards +x (left towards -x).
+    The contact heights (detrended along the pass) of every other strike are compared; None when the
+    pass is too short or the two sets do not differ by `min_px`."""
+    if len(run) < 4:
+        return None
+    ys = np.array([e.y for e in run])
+    k = np.arange(len(run))
+    resid = ys - np.polyval(np.polyfit(k, ys, 1), k)
+    diff = float(resid[0::2].mean() - resid[1::2].mean())
+    dx = run[-1].x - run[0].x
+    if abs(diff) < min_px or abs(dx) < 2 * min_px:
+        return None
+    near = "right" if dx > 0 else "left"
+    far = "left" if near == "right" else "right"
+    first = near if diff > 0 else far
+    return [first if i % 2 == 0 else (far if first == near else near) for i in range(len(run))]
+
+
 def assign_sides(events: list[GaitEvent], max_gap: float = 2.0) -> float:
     """Left/right consistency: strikes of a walker alternate feet.
 
-    MediaPipe's raw left/right label is used as evidence; within each run of strikes (no gap over
-    `max_gap` s), the alternating labelling that agrees with most raw labels is kept, and events
-    that disagreed are relabelled (``side_corrected``). Toe-offs take the side of the foot that
+    Within each run of strikes (no gap over `max_gap` s, no turn), the alternating labelling comes
+    from the contact heights (`_near_far`) or, when they do not tell, from MediaPipe's raw labels
+    (the one that agrees with most of them); events whose raw label differs are relabelled
+    (``side_corrected``). Toe-offs take the side of the foot that
     struck before them (the trailing foot leaves the ground after the other foot lands).
     Returns the fraction of raw labels that agreed (a side-confidence figure).
     """
     strikes = [e for e in events if e.event == "heel_strike"]
     strikes.sort(key=lambda e: e.time)
     runs: list[list[GaitEvent]] = []
-    for e in strikes:
-        if runs and e.time - runs[-1][-1].time <= max_gap:
-            runs[-1].append(e)
+    for e in strikes:  # a run ends at a pause or where the walker turns (x steps change sign)
+        prev = runs[-1] if runs else []
+        turn = len(prev) >= 2 and (e.x - prev[-1].x) * (prev[-1].x - prev[-2].x) < 0
+        if prev and e.time - prev[-1].time <= max_gap and not turn:
+            prev.append(e)
         else:
             runs.append([e])
     agree_total = 0
@@ -389,7 +408,7 @@ def assign_sides(events: list[GaitEvent], max_gap: float = 2.0) -> float:
             want = [start if k % 2 == 0 else other for k in range(len(run))]
             w = sum(e.confidence for e, s in zip(run, want, strict=True) if e.side_raw == s)
             scores.append((w, want))
-        best = max(scores, key=lambda s: s[0])[1]
+        best = _near_far(run) or max(scores, key=lambda s: s[0])[1]
         for e, s in zip(run, best, strict=True):
             if e.side_raw == s:
                 agree_total += 1
@@ -413,27 +432,3 @@ def detect_events(samples: list[FootSample], method: str = "envelope", *, toe_of
     side_agreement = assign_sides(events)
     events.sort(key=lambda e: e.time)
     return events, side_agreement
-
-
-# --- evaluation against labels (used by tests, docs and the method comparison) ---------------
-def match_events(detected: list[float], labels: list[float], tolerance: float) -> tuple[int, int, int, list[float]]:
-    """One-to-one matching, closest pairs first. Returns (tp, fp, fn, signed errors det - label)."""
-    pairs = sorted((abs(d - lab), i, j) for i, d in enumerate(detected) for j, lab in enumerate(labels)
-                   if abs(d - lab) <= tolerance)
-    used_d: set[int] = set()
-    used_l: set[int] = set()
-    errors: list[float] = []
-    for _, i, j in pairs:
-        if i in used_d or j in used_l:
-            continue
-        used_d.add(i)
-        used_l.add(j)
-        errors.append(detected[i] - labels[j])
-    tp = len(errors)
-    return tp, len(detected) - tp, len(labels) - tp, errors
-
-
-def f1_score(tp: int, fp: int, fn: int) -> float:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return 2 * p * r / (p + r) if p + r else 0.0

@@ -23,6 +23,7 @@ from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.foley import gait
 from sensorium.foley.schemas import MAX_STRIDE
 from sensorium.foley.tracking import Box, PersonTracker, Track
+from sensorium.models.blazepose import Landmarker
 
 if TYPE_CHECKING:
     from sensorium.media.video import VideoInfo
@@ -42,6 +43,9 @@ class DetectOptions:
     method: str = "envelope"
     toe_off: bool = True
     pose_smoothing: bool = False  # MediaPipe's own landmark filter (adds lag); gait.py smooths itself
+    #: "direct": the BlazePose network on the frame's ROI (models/blazepose.py, the default);
+    #: "mediapipe": MediaPipe's legacy Pose graph on a square crop of the person (slower)
+    pose_engine: str = "direct"
     background_frames: int = 15
     threads: int = 2  # YOLOX and the poses of several people run concurrently
     #: videos at least this long are scanned as two halves on two threads (~1.4x faster on 2 cores)
@@ -52,6 +56,9 @@ class DetectOptions:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR,
                                  f"stride must be an integer from 1 to {MAX_STRIDE} (got {self.stride!r}).",
                                  details={"param": "stride"})
+        if self.pose_engine not in ("direct", "mediapipe"):
+            raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"unknown pose engine {self.pose_engine!r}",
+                                 details={"param": "pose_engine"})
         if self.method not in gait.METHODS:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR,
                                  f"method must be one of {', '.join(gait.METHODS)} (got {self.method!r}).",
@@ -138,6 +145,9 @@ def _pose_one(tr: Track, bgr: np.ndarray, size: int) -> np.ndarray | None:
     """Landmarks (33, 3: x, y px, visibility) of one tracked person in this frame, or None."""
     import cv2
 
+    if isinstance(tr.pose, Landmarker):
+        pts = tr.pose.track(bgr, tr.box)
+        return None if pts is None else pts[:, [0, 1, 3]]
     crop, x0, y0, side = crop_square(bgr, tr.box)
     interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     small = cv2.resize(crop, (size, size), interpolation=interp)
@@ -239,7 +249,8 @@ class _Scanner:
                                      classes={"person"})
             created = self.tracker.update([(d.box, d.score) for d in dets], idx, t, frame_h)
             for tr in created:
-                tr.pose = self.pose_factory.tracker(smooth=opts.pose_smoothing)
+                tr.pose = (self.pose_factory.landmarker() if opts.pose_engine == "direct"
+                           else self.pose_factory.tracker(smooth=opts.pose_smoothing))
         work = self._due(t)
         for tr, got in zip(work, self._poses(work, bgr), strict=True):
             if got is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from sensorium.models.blazepose import Landmarker
     from sensorium.models.pose import PoseTracker
 
 Box = tuple[float, float, float, float]
@@ -57,7 +58,7 @@ class Track:
     last_pose: float  # time of the last pose
     misses: int = 0
     hits: int = 1
-    pose: PoseTracker | None = None  # the track's own (video mode keeps state per person)
+    pose: Landmarker | PoseTracker | None = None  # the track's own (it keeps per-person state)
     samples: list = field(default_factory=list)  # gait.FootSample per processed frame
     boxes: list = field(default_factory=list)  # (frame, box) history for drawing/loudness
     skeletons: dict = field(default_factory=dict)  # frame -> (33, 3) pixels + visibility

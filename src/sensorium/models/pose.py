@@ -26,6 +26,7 @@ import numpy as np
 
 from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.models.blazepose import Landmarker
 from sensorium.models.registry import ModelKey, ModelSpec
 from sensorium.models.resolver import Resolver
 
@@ -134,6 +135,10 @@ class PoseFactory:
         probe = PoseTracker()
         probe.process(np.zeros((64, 64, 3), dtype=np.uint8))
         probe.close()
+
+    def landmarker(self) -> Landmarker:
+        """A direct BlazePose runner with its own ROI tracking, for ONE person (`blazepose.py`)."""
+        return Landmarker(self.weights)
 
     def tracker(self, *, min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
                 smooth: bool = True) -> PoseTracker:
