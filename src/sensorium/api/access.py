@@ -110,10 +110,19 @@ class AuthMiddleware:
             return message
 
         start = time.perf_counter()
+        streaming: list[float] = []  # an event stream is charged up to its first byte, not while followed
+
+        async def watching_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and any(
+                    k.lower() == b"content-type" and v.startswith(b"text/event-stream")
+                    for k, v in message.get("headers") or []):
+                streaming.append(time.perf_counter())
+            await send(message)
+
         try:
             with acting_as(Actor(principal.user_id, principal.admin)):
-                await self.app(scope, counting_receive, send)
+                await self.app(scope, counting_receive, watching_send)
         finally:
-            elapsed = time.perf_counter() - start
+            elapsed = (streaming[0] if streaming else time.perf_counter()) - start
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(accounts.record, principal, elapsed, received)
