@@ -139,3 +139,9 @@ def test_secrets_never_reach_the_logs(make_client, tmp_path: Path, capfd) -> Non
     assert "logged in" in text and "api key" in text  # the events are logged...
     for secret in (password, "Wrong-Secret-99", session_id, csrf, key, key[11:]):
         assert secret not in text  # ...the secrets are not
+
+
+def test_signup_can_be_disabled(make_client) -> None:
+    client = make_client(auth_mode="accounts", signup_enabled=False)
+    r = client.post("/api/auth/signup", json={"email": "ann@example.com", "password": PASSWORD})
+    assert r.status_code == 403 and error_code(r) == "UNAUTHORIZED"

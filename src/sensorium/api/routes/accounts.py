@@ -16,6 +16,7 @@ from sensorium.accounts.schemas import (
     UsageReport,
     UserInfo,
 )
+from sensorium.accounts.service import unauthorized
 from sensorium.api.access import SESSION_COOKIE, session_cookie
 from sensorium.api.deps import PrincipalDep, ServicesDep, UserDep
 from sensorium.api.envelope import Envelope, error_responses, ok
@@ -42,8 +43,6 @@ def _require_accounts_mode(services: Services) -> None:
 def signup(body: Credentials, services: ServicesDep) -> dict[str, Any]:
     _require_accounts_mode(services)
     if not services.settings.signup_enabled:
-        from sensorium.accounts.service import unauthorized
-
         raise unauthorized("Sign-up is disabled (SIGNUP_ENABLED=false): ask an admin.", status=403)
     return ok("user", services.accounts.create_user(body.email, body.password), processing_time_ms=0.0, model=None)
 
