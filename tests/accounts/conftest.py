@@ -23,7 +23,7 @@ def make_client(tmp_path: Path) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def _make(**overrides: Any) -> TestClient:
-        settings = make_settings(tmp_path / f"app{len(clients)}", job_workers=0, **overrides)
+        settings = make_settings(tmp_path / f"app{len(clients)}", **{"job_workers": 0, **overrides})
         client = TestClient(create_app(settings))
         client.__enter__()
         clients.append(client)

@@ -85,3 +85,22 @@ def test_login_retry_after_arithmetic() -> None:
     assert login_retry_after(fails, 4, 900, now) is None
     assert login_retry_after(fails, 3, 900, now) == 100  # the oldest ages out in 100 s
     assert login_retry_after(fails, 2, 900, now) == 800
+
+
+def test_a_finished_jobs_run_time_is_charged_to_its_owner(make_client) -> None:
+    import time
+
+    from sensorium.store.ownership import Actor, acting_as
+    from tests.helpers import wait_until
+
+    client = make_client(auth_mode="apikey", job_workers=1)
+    services = services_of(client)
+    user_id, _ = user_with_key(client, "ann@example.com")
+    services.jobs.register("test.sleep", lambda ctx: (time.sleep(0.4), {"slept": 0.4})[1])
+    with acting_as(Actor(user_id)):
+        job = services.jobs.submit("test.sleep", {})
+    assert job.owner_id == user_id
+    wait_until(lambda: services.jobs.get(job.id).status, lambda s: s == "succeeded", timeout=30, interval=0.1,
+               what="the job to finish")
+    wait_until(lambda: services.accounts.usage(user_id).today.processing_seconds, lambda s: s >= 0.4,
+               timeout=10, interval=0.1, what="the run time on the owner's usage")
