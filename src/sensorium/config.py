@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="API keys accepted (comma separated). Empty: no key needed. Clients send "
-        "`Authorization: Bearer KEY` or `X-API-Key: KEY`.",
+        "`Authorization: Bearer KEY` or `X-API-Key: KEY`. With AUTH_MODE apikey or accounts these are operator "
+        "(admin) keys.",
     )
     sound_library_dir: Path | None = Field(
         None, description="Your sound-effects folder. The HTTP API may index folders inside it (besides "
@@ -74,7 +75,40 @@ class Settings(BaseSettings):
         "the CLI (`sensorium library index DIR`) may index any folder.",
     )
     rate_limit_per_minute: int = Field(
-        0, ge=0, description="Requests per minute per API key (or client address); 0 = unlimited."
+        0, ge=0, description="Requests per minute per API key (or client address); 0 = unlimited. With "
+        "AUTH_MODE apikey or accounts: per user, counted in the database (holds across processes).",
+    )
+    auth_mode: Literal["off", "apikey", "accounts"] = Field(
+        "off", description="off: one local user, no login (API_KEYS still checked when set); apikey: every "
+        "API call needs a key (`sensorium keys create`, or one of API_KEYS: admin keys); accounts: apikey plus "
+        "sign-up and login with browser sessions. See docs/accounts.md.",
+    )
+    cookie_secure: bool = Field(
+        False, description="Mark the session cookie Secure (HTTPS only). Keep false for http://localhost; "
+        "set true behind HTTPS.",
+    )
+    session_ttl_hours: float = Field(168, gt=0, description="How long a login session lasts.")
+    signup_enabled: bool = Field(
+        True, description="AUTH_MODE=accounts: anyone may sign up at POST /api/auth/signup (false: only "
+        "`sensorium users create`).",
+    )
+    login_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed logins for one account within LOGIN_WINDOW_SECONDS before 429 RATE_LIMITED.",
+    )
+    login_max_failures_per_address: int = Field(
+        20, ge=1, description="Failed logins from one client address within LOGIN_WINDOW_SECONDS before 429.",
+    )
+    login_window_seconds: float = Field(900, gt=0, description="Window of the failed-login limits.")
+    quota_requests_per_day: int = Field(
+        0, ge=0, description="Default API requests per user per UTC day; 0 = unlimited "
+        "(per-user overrides: `sensorium users quota`).",
+    )
+    quota_processing_seconds_per_day: float = Field(
+        0, ge=0, description="Default processing seconds (request wall time + job run time) per user per UTC "
+        "day; 0 = unlimited.",
+    )
+    quota_upload_mb_per_day: float = Field(
+        0, ge=0, description="Default request body megabytes (uploads) per user per UTC day; 0 = unlimited.",
     )
 
     # --- limits -----------------------------------------------------------------

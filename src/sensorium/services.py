@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sensorium import __version__, metrics
+from sensorium.accounts.service import AccountService
 from sensorium.concurrency import AnalysisLimiter
 from sensorium.config import Settings
 from sensorium.emotion.service import MODEL_SPECS as EMOTION_MODELS
@@ -43,6 +44,7 @@ class Services:
     foley: FoleyService
     emotion: EmotionService
     music: MusicService
+    accounts: AccountService
     started_at: float = field(default_factory=time.time)
     version: str = __version__
     executor: Executor | None = None
@@ -94,5 +96,8 @@ def build_services(settings: Settings) -> Services:
     foley = FoleyService(settings, registry, jobs, db)
     emotion = EmotionService(settings, registry, jobs, speech)
     music = MusicService(settings, registry, jobs, vectors, vision, speech, sound)
+    accounts = AccountService(settings, db)
+    jobs.on_finish.append(accounts.record_job)  # job run time counts on its owner's processing quota
     return Services(settings=settings, registry=registry, db=db, vectors=vectors, jobs=jobs, limiter=limiter,
-                    speech=speech, vision=vision, sound=sound, foley=foley, emotion=emotion, music=music)
+                    speech=speech, vision=vision, sound=sound, foley=foley, emotion=emotion, music=music,
+                    accounts=accounts)

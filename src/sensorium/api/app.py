@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sensorium import __version__
+from sensorium.api.access import AuthMiddleware
 from sensorium.api.middleware import (
     AccessMiddleware,
     BodyLimitMiddleware,
@@ -47,6 +48,8 @@ TAGS = [
      "video, from the words, the faces and the voice (the Video Sentiment Analysis contract)."},
     {"name": "foley", "description": "Footstep detection and synchronized footstep foley (AI Foley Studio contract)."},
     {"name": "jobs", "description": "Durable background jobs: list, poll, cancel, follow progress (SSE)."},
+    {"name": "accounts", "description": "Sign-up, login (sessions with CSRF tokens), API keys, usage and quotas "
+     "(AUTH_MODE apikey or accounts; docs/accounts.md)."},
     {"name": "system", "description": "Health, capabilities, models, metrics."},
 ]
 
@@ -62,8 +65,12 @@ conventions instead (including its error shape).
 Content-Type. Limits: images 10 MB, video 100 MB, audio 50 MB (and MAX_UPLOAD_SIZE_MB), enforced while
 the body streams in.
 
-**Access.** When API_KEYS is set, send `Authorization: Bearer KEY` or `X-API-Key: KEY` (health, docs and
-metrics stay open). RATE_LIMIT_PER_MINUTE caps requests per key (or client address).
+**Access.** AUTH_MODE=off (default): no login; when API_KEYS is set, send `Authorization: Bearer KEY` or
+`X-API-Key: KEY` (health, docs and metrics stay open). AUTH_MODE=apikey: every call needs a key (a user's
+`sk-...` key, or one of API_KEYS, which act as admin keys). AUTH_MODE=accounts: keys, or a login session
+(cookie) whose POST/PUT/PATCH/DELETE requests carry `X-CSRF-Token`. Quotas per user per UTC day and
+RATE_LIMIT_PER_MINUTE are then counted in the database (429 RATE_LIMITED or QUOTA_EXCEEDED with
+Retry-After), and users see only their own jobs and tasks (others' answer 404).
 
 **Error codes**: INVALID_FILE_TYPE (415), FILE_TOO_LARGE (413), PROCESSING_FAILED (422/500),
 MODEL_NOT_LOADED (503), TIMEOUT (504), OUT_OF_MEMORY (507), SERVICE_UNAVAILABLE (503 + Retry-After),
@@ -183,7 +190,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(create_studio_router())  # the web studio's pages (not in the OpenAPI docs)
 
     app.add_middleware(BodyLimitMiddleware, limit_for=_limit_for(settings))
-    if settings.api_keys or settings.rate_limit_per_minute:
+    if settings.auth_mode != "off":  # keys, sessions, quotas in the database (docs/accounts.md)
+        app.add_middleware(AuthMiddleware, settings=settings)
+    elif settings.api_keys or settings.rate_limit_per_minute:
         app.add_middleware(AccessMiddleware, keys=settings.api_keys, per_minute=settings.rate_limit_per_minute)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:  # outermost: errors, 401s and 413s carry the CORS headers too

@@ -159,6 +159,15 @@ def openai_error(exc: SensoriumError) -> dict:
                       "code": exc.code.value.lower()}}
 
 
+async def deny(send: Send, path: str, exc: SensoriumError) -> None:
+    """Answer a refused request with the error (envelope or OpenAI shape) and its headers."""
+    body = json.dumps(openai_or_envelope(path, exc)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 #: Paths open without a key: health checks, docs, metrics.
 OPEN_PATHS = ("/api/health", "/health", "/docs", "/redoc", "/openapi.json", "/metrics", "/favicon.ico")
 
@@ -173,11 +182,7 @@ class AccessMiddleware:
         self._hits: dict[str, list[float]] = {}
 
     async def _deny(self, send: Send, path: str, exc: SensoriumError) -> None:
-        body = json.dumps(openai_or_envelope(path, exc)).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
-        await send({"type": "http.response.start", "status": exc.status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await deny(send, path, exc)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")

@@ -22,6 +22,7 @@ from sensorium.foley.schemas import OutputKind, Step, VideoFacts
 from sensorium.jobs.schemas import JobRecord
 from sensorium.jobs.service import JobService
 from sensorium.store.database import Database, FoleyTaskRow, utcnow
+from sensorium.store.ownership import owner_for_new, visible
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,17 @@ class TaskStore:
 
     def create(self, task_id: str, filename: str | None, file: str, video: VideoFacts) -> TaskRecord:
         row = FoleyTaskRow(id=task_id, filename=filename, file=file, video=video.model_dump(mode="json"),
-                           outputs=[])
+                           outputs=[], owner_id=owner_for_new())
         with self.db.session.begin() as s:
             s.add(row)
         return _record(row)
 
     def get(self, task_id: str) -> TaskRecord:
-        """The task; NOT_FOUND when the id is unknown."""
+        """The task; NOT_FOUND when the id is unknown or the task is not visible to the current actor
+        (another user's: `store/ownership.py`)."""
         with self.db.session() as s:
             row = s.get(FoleyTaskRow, task_id)
-            if row is None:
+            if row is None or not visible(row.owner_id):
                 raise not_found(task_id)
             return _record(row)
 
@@ -82,6 +84,8 @@ class TaskStore:
             raise not_found(task_id)
         row = s.get(FoleyTaskRow, task_id, with_for_update=True, populate_existing=True)
         assert row is not None
+        if not visible(row.owner_id):  # the transaction is rolled back: updated_at is untouched
+            raise not_found(task_id)
         return row
 
     def job(self, job_id: str | None) -> JobRecord | None:

@@ -25,6 +25,8 @@ class JobRecord(BaseModel):
                                           "document, usually `{type, result, metadata}`).")
     error: JobError | None = Field(None, description="Why it failed.")
     attempts: int = Field(0, description="Runs so far (a restart can interrupt one).")
+    owner_id: str | None = Field(None, description="The user the job belongs to (null: the local user, "
+                                 "AUTH_MODE=off or the command line).")
     created_at: str | None = None
     started_at: str | None = None
     finished_at: str | None = None

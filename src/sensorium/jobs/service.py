@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.jobs.schemas import JobError, JobRecord
 from sensorium.store.database import Database, JobRow, utcnow
+from sensorium.store.ownership import owner_for_new, restricted_to, visible
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class JobContext:
             raise JobCancelled()
 
 Handler = Callable[[JobContext], dict[str, Any]]
+#: called when a job ends: (its record, seconds it ran); e.g. accounts add them to the owner's usage
+FinishHook = Callable[[JobRecord, float], None]
 
 
 class Executor(Protocol):
@@ -105,6 +108,7 @@ class JobService:
         self.worker = _worker_id()
         self._running: set[str] = set()
         self._lock = threading.Lock()
+        self.on_finish: list[FinishHook] = []
 
     # -- declaration ---------------------------------------------------------------
     def register(self, kind: str, handler: Handler) -> None:
@@ -121,17 +125,19 @@ class JobService:
         return uuid.uuid4().hex
 
     def submit(self, kind: str, params: dict[str, Any], *, job_id: str | None = None,
-               session: Session | None = None) -> JobRecord:
+               session: Session | None = None, owner_id: str | None = None) -> JobRecord:
         """Queue a job. Put its input files in `workdir(job_id)` first (use `new_id()`).
 
         With `session`, the job joins the caller's open transaction (atomic with the caller's own
-        writes, e.g. a check-then-submit): it exists once that commits; then call `notify(job.id)`."""
+        writes, e.g. a check-then-submit): it exists once that commits; then call `notify(job.id)`.
+        `owner_id`: the user it belongs to; by default the user the current request acts for
+        (`store/ownership.py`), None (the local user) outside requests or with AUTH_MODE=off."""
         if kind not in self.handlers:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown job kind {kind!r}.")
         job_id = job_id or self.new_id()
         self.workdir(job_id).mkdir(parents=True, exist_ok=True)
         row = JobRow(id=job_id, kind=kind, status="queued", progress=0.0, stage="queued",
-                     params=params, attempts=0)
+                     params=params, attempts=0, owner_id=owner_id or owner_for_new())
         if session is not None:
             session.add(row)
             session.flush()
@@ -157,9 +163,10 @@ class JobService:
         return self.submit(kind, {**params, "file": target.name}, job_id=job_id)
 
     def get(self, job_id: str) -> JobRecord:
+        """The job; NOT_FOUND when unknown or not visible to the current actor (`store/ownership.py`)."""
         with self.db.session() as s:
             row = s.get(JobRow, job_id)
-            if row is None:
+            if row is None or not visible(row.owner_id):
                 raise SensoriumError(ErrorCode.NOT_FOUND, f"No job with id {job_id!r}.")
             return self._record(row)
 
@@ -173,6 +180,8 @@ class JobService:
             q, cq = q.where(JobRow.status == status), cq.where(JobRow.status == status)
         if kind:
             q, cq = q.where(JobRow.kind == kind), cq.where(JobRow.kind == kind)
+        if (only := restricted_to()) is not None:
+            q, cq = q.where(JobRow.owner_id == only), cq.where(JobRow.owner_id == only)
         q = q.order_by(JobRow.created_at.desc()).limit(limit).offset(offset)
         with self.db.session() as s:
             rows = s.scalars(q).all()
@@ -195,7 +204,7 @@ class JobService:
         """Queued: cancelled at once. Running: asked to stop at its next check. Finished: unchanged."""
         with self.db.session.begin() as s:
             row = s.get(JobRow, job_id, with_for_update=True)
-            if row is None:
+            if row is None or not visible(row.owner_id):
                 raise SensoriumError(ErrorCode.NOT_FOUND, f"No job with id {job_id!r}.")
             if row.status == "queued":
                 row.status, row.stage, row.finished_at = "cancelled", "cancelled", utcnow()
@@ -277,7 +286,17 @@ class JobService:
             if status == "succeeded":
                 row.progress, row.result = 100.0, result
             row.error_code, row.error_message = code, message
+            started = row.started_at
+            if started is not None and started.tzinfo is None:
+                started = started.replace(tzinfo=row.finished_at.tzinfo)
+            seconds = (row.finished_at - started).total_seconds() if started else 0.0
+            record = self._record(row)
         log.info("job %s %s%s", job_id, status, f": {code} {message}" if code else "")
+        for hook in self.on_finish:
+            try:
+                hook(record, seconds)
+            except Exception:  # a hook never changes how a job ended
+                log.exception("job %s: finish hook failed", job_id)
 
     def _set_progress(self, job_id: str, pct: float, stage: str) -> None:
         with self.db.session.begin() as s:
@@ -361,6 +380,7 @@ class JobService:
             id=row.id, kind=row.kind, status=row.status, progress=round(float(row.progress or 0.0), 1),
             stage=row.stage, params=row.params or {}, result=row.result,
             error=JobError(code=row.error_code, message=row.error_message) if row.error_code else None,
-            attempts=row.attempts or 0, created_at=iso(row.created_at), started_at=iso(row.started_at),
+            attempts=row.attempts or 0, owner_id=row.owner_id, created_at=iso(row.created_at),
+            started_at=iso(row.started_at),
             finished_at=iso(row.finished_at), updated_at=iso(row.updated_at),
         )

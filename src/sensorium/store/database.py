@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, create_engine, event
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -33,6 +33,7 @@ class JobRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)
     cancel_requested: Mapped[int] = mapped_column(Integer, default=0)
+    owner_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)  # None: the local user
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -56,8 +57,88 @@ class FoleyTaskRow(Base):
     audio_job: Mapped[str | None] = mapped_column(String(36), nullable=True)
     last_step: Mapped[str | None] = mapped_column(String(16), nullable=True)
     outputs: Mapped[list[str]] = mapped_column(JSON, default=list)  # result kinds whose file is in place
+    owner_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)  # None: the local user
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+class UserRow(Base):
+    """An account (AUTH_MODE=accounts or apikey). Quota columns: None = the settings' defaults."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)  # stored lower-cased
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)  # argon2id; None: keys only
+    role: Mapped[str] = mapped_column(String(16), default="user")  # user | admin
+    quota_requests: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quota_processing_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    quota_upload_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is kept (the key itself is shown once, at creation)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    prefix: Mapped[str] = mapped_column(String(16))  # the key's first characters, to recognise it
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SessionRow(Base):
+    """A browser session: the cookie's SHA-256 (the cookie value itself is never stored)."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class UsageRow(Base):
+    """Usage per subject (`user:ID` for quotas, `key:ID` for reporting) per UTC day (`YYYY-MM-DD`)."""
+
+    __tablename__ = "usage_counters"
+
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    processing_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    upload_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RateWindowRow(Base):
+    """Requests per subject per minute (epoch minute), for RATE_LIMIT_PER_MINUTE across processes."""
+
+    __tablename__ = "rate_windows"
+
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginFailureRow(Base):
+    """A failed login, by account (`account`, the e-mail) and by client address (`address`)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(320), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+#: columns added after a table first shipped: created on an older database at start-up
+ADDED_COLUMNS = [("jobs", "owner_id", "VARCHAR(36)"), ("foley_tasks", "owner_id", "VARCHAR(36)")]
 
 
 class Database:
@@ -81,6 +162,16 @@ class Database:
 
     def create_all(self) -> None:
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database made by an older version up to date (nullable columns only)."""
+        insp = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table, column, sql_type in ADDED_COLUMNS:
+                if column not in {c["name"] for c in insp.get_columns(table)}:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_{column} ON {table} ({column})"))
 
     def dispose(self) -> None:
         self.engine.dispose()

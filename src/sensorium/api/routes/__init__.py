@@ -6,7 +6,7 @@ import importlib
 
 from fastapi import APIRouter
 
-MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound", "foley", "emotion", "music"]
+MODULES = ["system", "jobs", "audio", "openai_audio", "visual", "sound", "foley", "emotion", "music", "accounts"]
 
 
 def ROUTERS() -> list[APIRouter]:
