@@ -2,7 +2,9 @@
 
 Pages are rendered once per request from templates; the JS module of each page then calls the
 JSON API from the browser (with the session cookie and the `X-CSRF-Token` of the page's
-`<meta name="csrf-token">` when the accounts layer provides one)."""
+`<meta name="csrf-token">`). With AUTH_MODE=accounts the pages read the session themselves (`/studio`
+is not guarded by `api/access.AuthMiddleware`): without one they redirect to /studio/login; the
+session's CSRF token goes into the meta tag. /studio/login and /studio/signup exist only in that mode."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from sensorium import __version__
+from sensorium.accounts.schemas import Principal
+from sensorium.api.access import SESSION_COOKIE
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.foley.schemas import MODES, SURFACE_CHOICES
 
@@ -43,6 +47,24 @@ PAGES = [
     Page("jobs", "Jobs", "Background jobs: progress, cancel, results."),
     Page("account", "Account", "API keys and quota usage (when accounts are on)."),
 ]
+#: AUTH_MODE=accounts only; not in the navigation list (the nav shows "Sign in" / "Sign out" instead)
+AUTH_PAGES = [
+    Page("login", "Sign in", "Sign in to use the studio and manage your API keys."),
+    Page("signup", "Create an account", "An account gives you the studio, API keys for your programs and "
+         "daily quotas."),
+]
+
+
+def auth_mode(request: Request) -> str:
+    return str(request.app.state.services.settings.auth_mode)
+
+
+def signed_in(request: Request) -> Principal | None:
+    """The session's user with AUTH_MODE=accounts (None: not signed in, or another mode)."""
+    if auth_mode(request) != "accounts":
+        return None
+    sid = request.cookies.get(SESSION_COOKIE, "")
+    return request.app.state.services.accounts.principal_for_session(sid) if sid else None
 
 
 def create_router() -> APIRouter:
@@ -55,20 +77,28 @@ def create_router() -> APIRouter:
     def studio_home() -> RedirectResponse:
         return RedirectResponse("/studio/analyze", status_code=307)
 
-    def add_page(page: Page) -> None:
-        def render(request: Request) -> HTMLResponse:
+    def add_page(page: Page, *, auth_page: bool = False) -> None:
+        def render(request: Request) -> HTMLResponse | RedirectResponse:
+            mode = auth_mode(request)
+            user = signed_in(request)
+            if auth_page and mode != "accounts":
+                return RedirectResponse("/studio/analyze", status_code=303)
+            if not auth_page and mode == "accounts" and user is None:
+                return RedirectResponse(f"/studio/login?next=/studio/{page.slug}", status_code=303)
             return templates.TemplateResponse(request, f"{page.slug}.html", {
-                "page": page, "pages": PAGES, "version": __version__,
-                # the accounts layer may set request.state.csrf_token; the JS sends it as X-CSRF-Token
-                "csrf_token": getattr(request.state, "csrf_token", None),
+                "page": page, "pages": PAGES, "version": __version__, "auth_mode": mode, "user": user,
+                # the session's token (or one the accounts layer set); the JS sends it as X-CSRF-Token
+                "csrf_token": user.csrf_token if user else getattr(request.state, "csrf_token", None),
                 **extra.get(page.slug, {}),
-            })
+            }, headers={"Cache-Control": "no-store"})
 
         router.add_api_route(f"/{page.slug}", render, methods=["GET"], response_class=HTMLResponse,
-                             name=f"studio_{page.slug}")
+                             response_model=None, name=f"studio_{page.slug}")
 
     for page in PAGES:
         add_page(page)
+    for page in AUTH_PAGES:
+        add_page(page, auth_page=True)
 
     @router.get("/static/{name}")
     def static(name: Annotated[str, PathParam(max_length=64, pattern=r"^[a-z0-9_-]+\.[a-z]+$")]) -> FileResponse:

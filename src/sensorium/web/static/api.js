@@ -75,9 +75,19 @@ export function say(message, kind = "info") {
   box.dataset.kind = kind;
 }
 
+/** The sign-in page, coming back to this one afterwards. */
+export function signInUrl() {
+  return `/studio/login?next=${encodeURIComponent(window.location.pathname)}`;
+}
+
 export function sayError(err) {
   const code = err && err.code ? `${err.code}: ` : "";
   say(`${code}${err && err.message ? err.message : err}`, "error");
+  // a session that ended (or was never there) with AUTH_MODE=accounts: offer the way back in
+  if (err && err.status === 401 && document.body.dataset.authMode === "accounts") {
+    const box = document.getElementById("status");
+    box.append(" ", el("a", { href: signInUrl(), id: "sign-in-again" }, "Sign in again"));
+  }
 }
 
 /** Create an element: el("a", {href: "/x", class: "c"}, "text", child...). */
