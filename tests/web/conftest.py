@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -42,10 +43,9 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[tuple[str, Path]]:
-    """(base URL, DATA_DIR) of a uvicorn server started for the browser tests."""
-    root = tmp_path_factory.mktemp("studio-server")
+@contextmanager
+def run_server(root: Path, **env_overrides: str) -> Iterator[tuple[str, Path]]:
+    """(base URL, DATA_DIR) of a uvicorn server on a free port under `root`, with extra environment settings."""
     data = root / "data"
     port = _free_port()
     env = {**os.environ, "DATA_DIR": str(data), "LOG_DIR": str(root / "logs"),
@@ -53,7 +53,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
            "MODEL_CACHE_DIR": os.environ.get("SENSORIUM_TEST_MODEL_CACHE", str(REPO / ".cache" / "models")),
            "MODEL_TTL_SECONDS": "-1", "ALLOW_DOWNLOADS": "false", "HF_HUB_OFFLINE": "1", "JOB_WORKERS": "1",
            "LOG_LEVEL": "WARNING", "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO),
-                                                                   os.environ.get("PYTHONPATH", "")])}
+                                                                   os.environ.get("PYTHONPATH", "")]),
+           **env_overrides}
     log_path = root / "server.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -79,6 +80,26 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[tuple[str, Path]]:
+    """(base URL, DATA_DIR) of a uvicorn server started for the browser tests (AUTH_MODE=off)."""
+    with run_server(tmp_path_factory.mktemp("studio-server")) as started:
+        yield started
+
+
+#: the accounts server's daily request quota per user (small, so a test can use it up)
+ACCOUNTS_REQUESTS_PER_DAY = 60
+
+
+@pytest.fixture(scope="session")
+def accounts_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[tuple[str, Path]]:
+    """A second server with AUTH_MODE=accounts and small quotas (no job workers: jobs stay queued)."""
+    with run_server(tmp_path_factory.mktemp("accounts-server"), AUTH_MODE="accounts", JOB_WORKERS="0",
+                    QUOTA_REQUESTS_PER_DAY=str(ACCOUNTS_REQUESTS_PER_DAY), QUOTA_UPLOAD_MB_PER_DAY="5",
+                    QUOTA_PROCESSING_SECONDS_PER_DAY="600") as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def test_every_page_loads_without_script_errors(page, browser, server) -> None:
     page.goto("/studio/account")
     page.wait_for_selector("#account-off:not([hidden])")
     assert "Accounts are off on this server" in page.locator("#account-off").inner_text()
-    shoot(page, "account")
+    shoot(page, "account-off")
     page.goto("/studio/jobs")
     page.wait_for_selector("#jobs-caption:has-text('job(s)')")
     assert page.errors == [], page.errors
