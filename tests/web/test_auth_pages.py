@@ -77,3 +77,10 @@ def test_static_modules_of_the_auth_pages_are_served(client: TestClient) -> None
     for name in ("login.js", "signup.js", "auth.js", "session.js", "account.js"):
         res = client.get(f"/studio/static/{name}")
         assert res.status_code == 200 and res.headers["content-type"].startswith("text/javascript")
+
+
+def test_login_page_without_signup_says_so(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, auth_mode="accounts", job_workers=0, signup_enabled=False)
+    with TestClient(create_app(settings)) as c:
+        html = c.get("/studio/login").text
+        assert 'id="to-signup"' not in html and "Sign-up is closed" in html

@@ -87,6 +87,7 @@ def create_router() -> APIRouter:
                 return RedirectResponse(f"/studio/login?next=/studio/{page.slug}", status_code=303)
             return templates.TemplateResponse(request, f"{page.slug}.html", {
                 "page": page, "pages": PAGES, "version": __version__, "auth_mode": mode, "user": user,
+                "signup_enabled": request.app.state.services.settings.signup_enabled,
                 # the session's token (or one the accounts layer set); the JS sends it as X-CSRF-Token
                 "csrf_token": user.csrf_token if user else getattr(request.state, "csrf_token", None),
                 **extra.get(page.slug, {}),

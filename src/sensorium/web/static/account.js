@@ -22,7 +22,13 @@ function seconds(s) {
 function signInPrompt(message) {
   $("account-login").hidden = false;
   $("login-message").textContent = message;
-  $("login-link").href = signInUrl();
+  if (document.body.dataset.authMode === "accounts") {
+    $("login-link").href = signInUrl();
+  } else {
+    // AUTH_MODE=apikey: no sessions, so nothing to sign in to from a browser
+    $("login-link").parentElement.textContent = "This server takes API keys only (AUTH_MODE=apikey): "
+      + "programs send `Authorization: Bearer KEY`; keys come from `sensorium keys create`.";
+  }
 }
 
 function showUser(user, via) {
