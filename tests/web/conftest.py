@@ -130,11 +130,12 @@ def page(browser, server):
 
 
 def shoot(pg, name: str, docs: bool = False) -> Path:
-    """Save a full-page screenshot as a test artifact (and into docs/screenshots/ for the README)."""
+    """Save a full-page screenshot as a test artifact; with SENSORIUM_UPDATE_SCREENSHOTS=1 also into
+    docs/screenshots/ for the README (a normal test run leaves the repository untouched)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
-    if docs:
+    if docs and os.environ.get("SENSORIUM_UPDATE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
     return path
