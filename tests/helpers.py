@@ -50,3 +50,17 @@ def weights_missing(registry: ModelRegistry, name: str) -> Iterator[None]:
         yield
     finally:
         slot.spec = original
+
+
+def stop_all(procs: list) -> None:
+    """Terminate subprocesses (servers, workers), then kill the ones still running after 15 s."""
+    import subprocess
+
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

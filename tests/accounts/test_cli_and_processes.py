@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from sensorium.cli.main import app
 from testkit.settings import REPO
-from tests.helpers import wait_until
+from tests.helpers import stop_all, wait_until
 
 runner = CliRunner()
 
@@ -110,11 +110,4 @@ def test_quota_holds_across_two_server_processes(cli_env: Path) -> None:
         r = httpx.get(f"{bases[1]}/api/jobs", headers={"X-API-Key": key}, timeout=10)
         assert r.status_code == 429 and r.json()["error"]["code"] == "QUOTA_EXCEEDED" and r.headers["retry-after"]
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_all(procs)

@@ -18,7 +18,7 @@ import pytest
 
 from sensorium.media.encode import encode_video
 from testkit.settings import REPO, SHARED
-from tests.helpers import wait_until
+from tests.helpers import stop_all, wait_until
 
 
 def _free_port() -> int:
@@ -65,14 +65,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory, foley_registry) -> Iterato
         procs.append(api_only)
         yield a, b
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_all(procs)
 
 
 @pytest.fixture(scope="module")
