@@ -6,6 +6,9 @@ import hashlib
 import hmac
 import secrets
 
+#: the browser session cookie (set by /api/auth/login, read by the API middleware and the studio)
+SESSION_COOKIE = "sensorium_session"
+
 KEY_PREFIX = "sk-"
 #: characters of a key kept in clear to recognise it in lists (`sk-` + 8)
 SHOWN_PREFIX = 11

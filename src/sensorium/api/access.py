@@ -16,7 +16,7 @@ from http.cookies import CookieError, SimpleCookie
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sensorium.accounts.keys import same
+from sensorium.accounts.keys import SESSION_COOKIE, same
 from sensorium.accounts.schemas import Principal
 from sensorium.accounts.service import unauthorized
 from sensorium.api.middleware import OPEN_PATHS, deny
@@ -24,7 +24,6 @@ from sensorium.config import Settings
 from sensorium.errors import SensoriumError
 from sensorium.store.ownership import Actor, acting_as
 
-SESSION_COOKIE = "sensorium_session"
 CSRF_HEADER = b"x-csrf-token"
 #: reachable without credentials (sign-up and login are throttled by the failed-login limits)
 PUBLIC_PATHS = ("/api/auth/signup", "/api/auth/login")

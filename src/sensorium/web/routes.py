@@ -18,8 +18,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from sensorium import __version__
+from sensorium.accounts.keys import SESSION_COOKIE
 from sensorium.accounts.schemas import Principal
-from sensorium.api.access import SESSION_COOKIE
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.foley.schemas import MODES, SURFACE_CHOICES
 

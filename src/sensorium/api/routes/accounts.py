@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from sensorium.accounts.keys import SESSION_COOKIE
 from sensorium.accounts.schemas import (
     AccountInfo,
     CreateKeyRequest,
@@ -17,7 +18,7 @@ from sensorium.accounts.schemas import (
     UserInfo,
 )
 from sensorium.accounts.service import unauthorized
-from sensorium.api.access import SESSION_COOKIE, session_cookie
+from sensorium.api.access import session_cookie
 from sensorium.api.deps import PrincipalDep, ServicesDep, UserDep
 from sensorium.api.envelope import Envelope, error_responses, ok
 from sensorium.errors import ErrorCode, not_found
