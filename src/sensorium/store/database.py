@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, create_engine, event, inspect, text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -137,10 +137,6 @@ class LoginFailureRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-#: columns added after a table first shipped: created on an older database at start-up
-ADDED_COLUMNS = [("jobs", "owner_id", "VARCHAR(36)"), ("foley_tasks", "owner_id", "VARCHAR(36)")]
-
-
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -161,17 +157,10 @@ class Database:
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        """The tables as they are now, without migrations: for throwaway test databases only. Real
+        databases are created and upgraded by `store.migrate.upgrade` (a database made here is recognised
+        there as the newest pre-Alembic shape and stamped)."""
         Base.metadata.create_all(self.engine)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        """Bring a database made by an older version up to date (nullable columns only)."""
-        insp = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table, column, sql_type in ADDED_COLUMNS:
-                if column not in {c["name"] for c in insp.get_columns(table)}:
-                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_{column} ON {table} ({column})"))
 
     def dispose(self) -> None:
         self.engine.dispose()
