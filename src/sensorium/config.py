@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///{DATA_DIR}/sensorium.db"
     )
+    vector_backend: Literal["lancedb", "pgvector"] = Field(
+        "lancedb", description="Where sound and music vectors live: lancedb (DATA_DIR/vectors, embedded) or "
+        "pgvector (tables in DATABASE_URL's PostgreSQL, which needs the `vector` extension; HNSW indexes).")
     auto_migrate: bool = Field(
         True, description="Upgrade the database schema (Alembic migrations) when a server, worker or CLI "
         "starts. false: run `sensorium migrate` yourself after installing a new version; until then processes "

@@ -27,7 +27,8 @@ from sensorium.sound.service import SoundService
 from sensorium.speech.service import SpeechService
 from sensorium.store import migrate
 from sensorium.store.database import Database
-from sensorium.store.vectors import VectorStore, open_vector_store
+from sensorium.store.vector_backend import open_vector_store
+from sensorium.store.vectors import VectorStore
 from sensorium.vision.service import VisionService
 
 
@@ -70,6 +71,7 @@ class Services:
         if self.executor is not None:
             self.executor.stop()
         self.registry.close()
+        self.vectors.close()
         self.db.dispose()
 
 

@@ -8,10 +8,15 @@ from alembic import context
 from sensorium.store.database import Base
 
 
+def _ours(name: str | None, type_: str, _parent: dict) -> bool:
+    """Autogenerate compares only the records' tables (not the pgvector store's own `vec_*` tables)."""
+    return type_ != "table" or name in Base.metadata.tables
+
+
 def _online() -> None:
     connection = context.config.attributes["connection"]
     context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
-                      render_as_batch=connection.dialect.name == "sqlite")
+                      include_name=_ours, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()
 
