@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 
@@ -137,12 +139,39 @@ class LoginFailureRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+#: seconds a client should wait before retrying while the database cannot answer
+DATABASE_RETRY_AFTER = 5
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot answer right now (a server down or restarting, a lost connection, a full
+    pool, SQLite busy), or None when `exc` is some other error. The API answers these with 503
+    SERVICE_UNAVAILABLE; the next request reconnects (connections are pinged before use)."""
+    if isinstance(exc, PoolTimeout):
+        return "all database connections are busy"
+    if isinstance(exc, DisconnectionError):
+        return "the connection to the database was lost"
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "the connection to the database was lost"
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        orig = exc.orig
+        message = str(orig).lower()
+        if type(orig).__module__.startswith("sqlite3"):
+            return "the database is busy" if "locked" in message or "busy" in message else None
+        return "the database server is unreachable or restarting"
+    return None
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:  # a server: drop connections it closed (a restart) before handing them out
+            kwargs.update(pool_pre_ping=True, pool_timeout=10)
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
 
