@@ -139,3 +139,15 @@ def test_hnsw_recall_against_exact_search(pg_url: str) -> None:
         assert np.mean(recall) >= 0.95 and np.mean(recall_b) >= 0.95, (np.mean(recall), np.mean(recall_b))
     finally:
         store.close()
+
+
+def test_an_unreachable_server_is_service_unavailable() -> None:
+    from testkit.postgres import free_port
+
+    store = PgVectorStore(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/none")
+    with pytest.raises(SensoriumError) as err:
+        store.collections()
+    assert err.value.code.value == "SERVICE_UNAVAILABLE" and err.value.status == 503
+    with pytest.raises(SensoriumError) as err:
+        PgVectorStore("sqlite:///x.db")
+    assert "postgresql" in err.value.message

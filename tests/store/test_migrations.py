@@ -134,3 +134,5 @@ def test_cli_migrate_upgrades_checks_and_prints_sql(tmp_path: Path) -> None:
     assert "ALTER TABLE jobs ADD COLUMN owner_id VARCHAR(36)" in sql.stdout
     assert "CREATE TABLE users" in sql.stdout and "CREATE TABLE foley_tasks" not in sql.stdout
     assert "UPDATE alembic_version SET version_num='0003'" in sql.stdout
+    refused = cli()  # nothing listens on port 1: a clear error, not a traceback
+    assert refused.returncode == 1 and "SERVICE_UNAVAILABLE" in refused.stderr and "Traceback" not in refused.stderr

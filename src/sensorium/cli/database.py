@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from sensorium.cli.common import console, fail, out
 from sensorium.config import Settings
-from sensorium.errors import SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.store import migrate as migrations
-from sensorium.store.database import Database
+from sensorium.store.database import Database, unavailable_reason
 
 
 def migrate(
@@ -40,6 +41,11 @@ def migrate(
         report = migrations.upgrade(db)
     except SensoriumError as exc:
         fail(exc)
+    except SQLAlchemyError as exc:
+        reason = unavailable_reason(exc)
+        if reason is None:
+            raise
+        fail(SensoriumError(ErrorCode.SERVICE_UNAVAILABLE, f"Cannot reach the database ({reason}): {exc.orig}"))
     finally:
         db.dispose()
     if report.adopted:

@@ -85,13 +85,20 @@ class PgVectorStore(VectorStore):
         from pgvector.psycopg import register_vector
 
         conninfo = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            try:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            except psycopg.errors.UniqueViolation:  # another process created it at the same moment
-                pass
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG} (name text PRIMARY KEY, table_name text NOT NULL "
-                         "UNIQUE, schema jsonb NOT NULL, info jsonb NOT NULL DEFAULT '{}'::jsonb)")
+        try:
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+                try:
+                    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                except psycopg.errors.UniqueViolation:  # another process created it at the same moment
+                    pass
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {CATALOG} (name text PRIMARY KEY, table_name text NOT "
+                             "NULL UNIQUE, schema jsonb NOT NULL, info jsonb NOT NULL DEFAULT '{}'::jsonb)")
+        except psycopg.OperationalError as exc:
+            raise SensoriumError(ErrorCode.SERVICE_UNAVAILABLE, "The vector database cannot answer right now "
+                                 f"({type(exc).__name__}); retry shortly.", headers={"Retry-After": "5"}) from exc
+        except psycopg.errors.FeatureNotSupported as exc:  # pragma: no cover - a server without pgvector
+            raise SensoriumError(ErrorCode.SERVICE_UNAVAILABLE, "VECTOR_BACKEND=pgvector: the PostgreSQL server "
+                                 f"has no `vector` extension ({exc}).") from exc
 
         @event.listens_for(self.engine, "connect")
         def _types(dbapi_conn, _record) -> None:
