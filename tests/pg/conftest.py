@@ -56,3 +56,6 @@ def make_client(postgres: PostgresServer, tmp_path: Path) -> Iterator[Any]:
     yield _make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+from tests.scaleout.conftest import redis  # noqa: E402, F401 - the real redis-server fixture, for tests/pg too
