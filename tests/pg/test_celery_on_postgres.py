@@ -59,7 +59,7 @@ def test_workers_on_redis_with_postgresql_and_pgvector(postgres, redis, tmp_path
         for j in done:
             assert j.attempts == 1 and len(re.findall(rf"job {j.id} succeeded", log)) == 1, j.id
         assert all("quick brown fox" in j.result["result"]["transcription"].lower() for j in done[:3])
-        assert done[4].result["indexed"] == 3
+        assert done[4].result["result"]["indexed"] == 3
         assert isinstance(api.vectors, PgVectorStore) and api.vectors.count("sounds__tones") == 3
         hits = api.sound.search_text("a beep tone", collection="tones", top_k=3, similarity_threshold=0.0)
         assert len(hits.results) == 3
