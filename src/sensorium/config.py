@@ -173,6 +173,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///{DATA_DIR}/sensorium.db"
     )
+    vector_backend: Literal["lancedb", "pgvector"] = Field(
+        "lancedb", description="Where sound and music vectors live: lancedb (DATA_DIR/vectors, embedded) or "
+        "pgvector (tables in DATABASE_URL's PostgreSQL, which needs the `vector` extension; HNSW indexes).")
+    auto_migrate: bool = Field(
+        True, description="Upgrade the database schema (Alembic migrations) when a server, worker or CLI "
+        "starts. false: run `sensorium migrate` yourself after installing a new version; until then processes "
+        "refuse to start on an older schema.")
     job_workers: int = Field(1, ge=0, description="Background job threads in this process (0: none).")
     job_max_attempts: int = Field(2, ge=1, description="Runs of a job interrupted by restarts.")
     job_retention_hours: float = Field(168, gt=0, description="Finished jobs and their files kept.")

@@ -47,7 +47,9 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
                                 "the message says what to install.",
     ErrorCode.TIMEOUT: "The analysis took longer than REQUEST_TIMEOUT_SECONDS (use async=true for long media).",
     ErrorCode.OUT_OF_MEMORY: "The analysis ran out of memory.",
-    ErrorCode.SERVICE_UNAVAILABLE: "All analysis slots stayed busy for QUEUE_TIMEOUT_SECONDS; retry after Retry-After.",
+    ErrorCode.SERVICE_UNAVAILABLE: "All analysis slots stayed busy for QUEUE_TIMEOUT_SECONDS, or the database "
+                                   "cannot answer (PostgreSQL down or restarting, SQLite busy); retry after "
+                                   "Retry-After.",
     ErrorCode.VALIDATION_ERROR: "A parameter is missing, malformed or out of range, or a method is not allowed.",
     ErrorCode.NOT_FOUND: "No such route, job, task or resource.",
     ErrorCode.UNAUTHORIZED: "Missing or invalid API key.",

@@ -25,8 +25,10 @@ from sensorium.models.registry import ModelRegistry
 from sensorium.music.service import MusicService
 from sensorium.sound.service import SoundService
 from sensorium.speech.service import SpeechService
+from sensorium.store import migrate
 from sensorium.store.database import Database
-from sensorium.store.vectors import VectorStore, open_vector_store
+from sensorium.store.vector_backend import open_vector_store
+from sensorium.store.vectors import VectorStore
 from sensorium.vision.service import VisionService
 
 
@@ -69,6 +71,7 @@ class Services:
         if self.executor is not None:
             self.executor.stop()
         self.registry.close()
+        self.vectors.close()
         self.db.dispose()
 
 
@@ -85,7 +88,7 @@ def build_services(settings: Settings) -> Services:
     registry = build_model_registry(settings)
     registry.on_load.append(lambda name, secs: metrics.MODEL_LOAD_SECONDS.labels(name).observe(secs))
     db = Database(settings.db_url)
-    db.create_all()
+    migrate.prepare(db, auto=settings.auto_migrate)
     vectors = open_vector_store(settings)
     jobs = JobService(db, settings.jobs_dir, max_attempts=settings.job_max_attempts)
     limiter = AnalysisLimiter(settings.max_concurrent_requests, settings.queue_timeout_seconds,

@@ -10,6 +10,7 @@ time and body bytes to the user's usage. Secrets are never logged.
 
 from __future__ import annotations
 
+import logging
 import time
 from http.cookies import CookieError, SimpleCookie
 
@@ -18,11 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sensorium.accounts.keys import SESSION_COOKIE, same
 from sensorium.accounts.schemas import Principal
-from sensorium.accounts.service import unauthorized
+from sensorium.accounts.service import AccountService, unauthorized
 from sensorium.api.middleware import OPEN_PATHS, deny
 from sensorium.config import Settings
 from sensorium.errors import SensoriumError
+from sensorium.store.database import unavailable_reason
 from sensorium.store.ownership import Actor, acting_as
+
+log = logging.getLogger(__name__)
 
 CSRF_HEADER = b"x-csrf-token"
 #: reachable without credentials (sign-up and login are throttled by the failed-login limits)
@@ -124,4 +128,14 @@ class AuthMiddleware:
         finally:
             elapsed = (streaming[0] if streaming else time.perf_counter()) - start
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(accounts.record, principal, elapsed, received)
+                await anyio.to_thread.run_sync(_record, accounts, principal, elapsed, received)
+
+
+def _record(accounts: AccountService, principal: Principal, seconds: float, upload_bytes: int) -> None:
+    """Count the request; with the database unreachable the answer has gone out already: log, don't raise."""
+    try:
+        accounts.record(principal, seconds, upload_bytes)
+    except Exception as exc:
+        if unavailable_reason(exc) is None:
+            raise
+        log.warning("usage of a request not counted: the database is unavailable (%s)", exc)

@@ -14,8 +14,18 @@ from sensorium import metrics
 from sensorium.api.envelope import error_body, public_message
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.logs import request_id_var
+from sensorium.store.database import DATABASE_RETRY_AFTER, unavailable_reason
 
 log = logging.getLogger("sensorium.access")
+
+
+def database_unavailable(exc: BaseException) -> SensoriumError | None:
+    """503 SERVICE_UNAVAILABLE (+ Retry-After) for a database that cannot answer now, else None."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return None
+    return SensoriumError(ErrorCode.SERVICE_UNAVAILABLE, f"The database cannot answer right now ({reason}); "
+                          "retry shortly.", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 class RequestContextMiddleware:
@@ -48,10 +58,15 @@ class RequestContextMiddleware:
         except Exception as exc:  # a bug: answer 500 once, log it once, keep the connection alive
             if status_holder["started"]:
                 raise
-            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
-            err = SensoriumError(ErrorCode.PROCESSING_FAILED, f"Internal error ({type(exc).__name__}); "
-                                 f"the request id {rid} identifies it in the server log.", status=500)
-            await _send_json(send_wrapper, 500, openai_or_envelope(scope.get("path", ""), err))
+            err = database_unavailable(exc)
+            if err is not None:
+                log.warning("database unavailable on %s %s: %s", scope.get("method"), scope.get("path"), exc)
+            else:
+                log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+                err = SensoriumError(ErrorCode.PROCESSING_FAILED, f"Internal error ({type(exc).__name__}); "
+                                     f"the request id {rid} identifies it in the server log.", status=500)
+            headers = [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
+            await _send_json(send_wrapper, err.status, openai_or_envelope(scope.get("path", ""), err), headers)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

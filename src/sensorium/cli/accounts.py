@@ -15,6 +15,7 @@ from sensorium.accounts.service import AccountService
 from sensorium.cli.common import console, fail, out
 from sensorium.config import MB, Settings
 from sensorium.errors import SensoriumError
+from sensorium.store import migrate
 from sensorium.store.database import Database
 
 users_app = typer.Typer(help="Accounts (AUTH_MODE apikey | accounts; see docs/accounts.md).", no_args_is_help=True)
@@ -23,12 +24,12 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_a
 
 @contextmanager
 def account_service() -> Iterator[AccountService]:
-    """The accounts of the configured database (tables created if missing); errors exit 1."""
+    """The accounts of the configured database (schema upgraded or checked as at server start); errors exit 1."""
     settings = Settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
     try:
-        db.create_all()
+        migrate.prepare(db, auto=settings.auto_migrate)
         yield AccountService(settings, db)
     except SensoriumError as exc:
         fail(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sensorium.cli import accounts, analyze, emotion, foley, music, sound, system, train, worker
+from sensorium.cli import accounts, analyze, database, emotion, foley, music, sound, system, train, worker
 
 app = typer.Typer(help="Sensorium: offline media understanding and sound design.", no_args_is_help=True,
                   add_completion=False)
@@ -18,6 +18,7 @@ app.command("foley")(foley.foley_command)
 app.command("emotion")(emotion.emotion_command)
 app.add_typer(train.train_app, name="train")
 app.command("worker")(worker.worker)
+app.command("migrate")(database.migrate)
 app.add_typer(accounts.users_app, name="users")
 app.add_typer(accounts.keys_app, name="keys")
 app.command()(system.version)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, create_engine, event, inspect, text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Integer, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 
@@ -137,8 +139,29 @@ class LoginFailureRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
-#: columns added after a table first shipped: created on an older database at start-up
-ADDED_COLUMNS = [("jobs", "owner_id", "VARCHAR(36)"), ("foley_tasks", "owner_id", "VARCHAR(36)")]
+#: seconds a client should wait before retrying while the database cannot answer
+DATABASE_RETRY_AFTER = 5
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot answer right now (a server down or restarting, a lost connection, a full
+    pool, SQLite busy), or None when `exc` is some other error. The API answers these with 503
+    SERVICE_UNAVAILABLE; the next request reconnects (connections are pinged before use)."""
+    if isinstance(exc, PoolTimeout):
+        return "all database connections are busy"
+    if isinstance(exc, DisconnectionError):
+        return "the connection to the database was lost"
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "the connection to the database was lost"
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        orig = exc.orig
+        message = str(orig).lower()
+        if type(orig).__module__.startswith("sqlite3"):
+            return "the database is busy" if "locked" in message or "busy" in message else None
+        return "the database server is unreachable or restarting"
+    return None
 
 
 class Database:
@@ -147,6 +170,8 @@ class Database:
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:  # a server: drop connections it closed (a restart) before handing them out
+            kwargs.update(pool_pre_ping=True, pool_timeout=10)
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
 
@@ -161,17 +186,10 @@ class Database:
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        """The tables as they are now, without migrations: for throwaway test databases only. Real
+        databases are created and upgraded by `store.migrate.upgrade` (a database made here is recognised
+        there as the newest pre-Alembic shape and stamped)."""
         Base.metadata.create_all(self.engine)
-        self._add_missing_columns()
-
-    def _add_missing_columns(self) -> None:
-        """Bring a database made by an older version up to date (nullable columns only)."""
-        insp = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table, column, sql_type in ADDED_COLUMNS:
-                if column not in {c["name"] for c in insp.get_columns(table)}:
-                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_{column} ON {table} ({column})"))
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,4 +1,4 @@
-"""Vector storage behind a small interface: LanceDB (embedded, default), pgvector later.
+"""Vector storage behind a small interface: LanceDB (embedded, default) here, pgvector in `vectors_pg.py`.
 
 The interface (`VectorStore`) is deliberately the intersection of what LanceDB and PostgreSQL +
 pgvector both do well, so that a `PgVectorStore` can satisfy it without changing any caller:
@@ -39,7 +39,6 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sensorium.config import Settings
 from sensorium.errors import ErrorCode, SensoriumError
 
 FieldType = Literal["str", "int", "float", "json"]
@@ -127,6 +126,9 @@ class VectorStore(ABC):
 
     @abstractmethod
     def set_info(self, collection: str, info: dict[str, Any]) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional: only stores holding connections need it
+        """Release connections (the pgvector store's pool); LanceDB has nothing to release."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,8 +435,3 @@ class LanceVectorStore(VectorStore):
             cur.update({k: v for k, v in info.items() if k != "_schema"})
             self._write_info(collection, cur)
 
-
-def open_vector_store(settings: Settings) -> VectorStore:
-    """The vector store these settings choose. Only `build_services` calls this (once per process);
-    everything else is given that store."""
-    return LanceVectorStore((Path(settings.data_dir) / "vectors").resolve())
