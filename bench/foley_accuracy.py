@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from sensorium.foley import gait  # noqa: E402 - after the sys.path set-up above
+from sensorium.foley import footstop, gait  # noqa: E402 - after the sys.path set-up above
 from sensorium.foley.detect import _scan, _walkers  # noqa: E402
 from sensorium.foley.scan import DetectOptions, ScanShared  # noqa: E402
 from sensorium.media.video import probe_video  # noqa: E402
@@ -63,13 +63,26 @@ def events_for(clip: Clip, opts: DetectOptions, gait_fn: Callable[..., Any] | No
     return gait_fn(clip)
 
 
-#: the heel-stop constants of gait.py and the values tried for them (leave-one-clip-out)
-GRID = {
-    "STRIKE_BIAS_SECONDS": [-0.04, -0.02, 0.0, 0.02],
+#: the foot-stop constants of footstop.py and the values tried for them (leave-one-clip-out)
+GRID: dict[str, list[Any]] = {
+    "STRIKE_BIAS_SECONDS": [-0.08, -0.06, -0.04, -0.02, 0.0],
     "STOP_FRACTION": [0.2, 0.35, 0.5],
     "STOP_FLOOR": [0.1, 0.2, 0.3],
     "STOP_SMOOTH_SECONDS": [0.1, 0.15, 0.23],
     "STOP_SEARCH_SECONDS": [(0.1, 0.1), (0.2, 0.1), (0.1, 0.2)],
+}
+
+INF = float("inf")
+#: heel-strike methods compared out of sample: footstop.py constants fixed per variant, the GRID (plus any
+#: extra grid) chosen leave-one-clip-out for each; the last one is the shipped default
+VARIANTS: dict[str, dict[str, Any]] = {
+    "envelope peak time (no foot stop)": {"fixed": {"STOP_PART": "none", "GAP_SECONDS": INF}},
+    "envelope + foot stop: heel or toe, earliest": {"fixed": {"STOP_PART": "foot", "GAP_SECONDS": INF}},
+    "envelope + heel stop against the other foot's toes": {"fixed": {"STOP_PART": "rel", "GAP_SECONDS": INF}},
+    "envelope + stop part chosen LOCO, + gap filling": {"fixed": {},
+                                                         "grid": {"STOP_PART": ["heel", "foot", "rel"]}},
+    "envelope + heel stop (before)": {"fixed": {"STOP_PART": "heel", "GAP_SECONDS": INF}},
+    "envelope + heel stop + gap filling (default)": {"fixed": {"STOP_PART": "heel"}},
 }
 
 
@@ -78,22 +91,42 @@ def _key(total: dict[str, Any]) -> tuple[float, float, float]:
     return total["f1_2"], total["f1_1"], -(total["median_abs_error_ms"] or 1e9)
 
 
-def leave_one_clip_out(clips: list[Clip], opts: DetectOptions) -> dict[str, Any]:
-    """Choose the heel-stop constants on five clips, score the sixth; every clip in turn."""
+class _SeriesMemo:
+    """gait._Series built once per segment (its smoothing does not depend on the GRID constants)."""
+
+    def __init__(self, cls: Any) -> None:
+        self.cls, self.memo = cls, {}
+
+    def __call__(self, seg: list[Any]) -> Any:
+        key = (id(seg[0]), len(seg))
+        if key not in self.memo:
+            self.memo[key] = self.cls(seg)
+        return self.memo[key]
+
+
+def leave_one_clip_out(clips: list[Clip], opts: DetectOptions, fixed: dict[str, Any] | None = None,
+                       extra_grid: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    """Choose the GRID constants on five clips, score the sixth; every clip in turn."""
     import itertools
 
-    names = list(GRID)
-    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*GRID.values())]
-    saved = {n: getattr(gait, n) for n in names}
+    grid = {**GRID, **(extra_grid or {})}
+    names = list(grid)
+    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+    saved = {n: getattr(footstop, n) for n in [*names, *(fixed or {})]}
     table: dict[int, dict[str, dict[str, Any]]] = {}
+    real_series = gait._Series
+    gait._Series = _SeriesMemo(real_series)  # type: ignore[misc]
     try:
+        for n, v in (fixed or {}).items():
+            setattr(footstop, n, v)
         for k, combo in enumerate(combos):
             for n, v in combo.items():
-                setattr(gait, n, v)
+                setattr(footstop, n, v)
             table[k] = {c.name: score(c, events_for(c, opts)) for c in clips}
     finally:
+        gait._Series = real_series  # type: ignore[misc]
         for n, v in saved.items():
-            setattr(gait, n, v)
+            setattr(footstop, n, v)
     per_clip, chosen = {}, {}
     for held in clips:
         rest = [c.name for c in clips if c.name != held.name]
@@ -102,7 +135,27 @@ def leave_one_clip_out(clips: list[Clip], opts: DetectOptions) -> dict[str, Any]
     best_all = max(table, key=lambda k: _key(summarize(table[k])))
     return {"per_clip": per_clip, "chosen": chosen, "total": summarize(per_clip),
             "in_sample_best": {"params": combos[best_all], "total": summarize(table[best_all])},
-            "combos": len(combos)}
+            "combos": len(combos), "fixed": {k: str(v) for k, v in (fixed or {}).items()}}
+
+
+def compare_methods(clips: list[Clip], opts: DetectOptions) -> dict[str, Any]:
+    """Every VARIANT leave-one-clip-out, and the other gait methods (no constant chosen: out of sample as is)."""
+    from dataclasses import replace
+
+    out: dict[str, Any] = {}
+    for name, v in VARIANTS.items():
+        r = leave_one_clip_out(clips, opts, v["fixed"], v.get("grid"))
+        out[name] = r
+        t = r["total"]
+        print(f"LOCO {name:55} F1 +-1 {t['f1_1']:.3f} +-2 {t['f1_2']:.3f} median {t['median_abs_error_ms']} ms  "
+              f"per clip +-2 {[r['per_clip'][c.name]['f1_2'] for c in clips]}", flush=True)
+    for method in ("zeni", "vertical", "stationary"):
+        o = replace(opts, method=method)
+        r = {"per_clip": {c.name: score(c, events_for(c, o)) for c in clips}}
+        r["total"] = summarize(r["per_clip"])
+        out[f"method {method} (no constant chosen)"] = r
+        print(f"     method {method:48} F1 +-1 {r['total']['f1_1']:.3f} +-2 {r['total']['f1_2']:.3f}", flush=True)
+    return out
 
 
 #: two-walker clips: (left clip, right clip mirrored); same frame rate and length in each pair
@@ -137,7 +190,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None, help="Folder to cache the pose tracks in.")
     ap.add_argument("--stride", type=int, default=1)
     ap.add_argument("--engine", default="direct", choices=["direct", "mediapipe"], help="Pose engine.")
-    ap.add_argument("--loco", action="store_true", help="Also choose the heel-stop constants leave-one-clip-out.")
+    ap.add_argument("--loco", action="store_true",
+                    help="Also choose the foot-stop constants leave-one-clip-out, for every method variant.")
     ap.add_argument("--pairs", action="store_true", help="Also score two-walker clips made of two labelled clips "
                     "side by side (the right one mirrored).")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "foley_accuracy.json")
@@ -163,16 +217,19 @@ def main() -> None:
     print("all clips (the shipped constants):", total)
     toe = summarize({c.name: score(c, events_for(c, opts), "toe_off") for c in clips})
     print("toe-offs:", toe)
-    loco = leave_one_clip_out(clips, opts) if args.loco else None
+    methods = compare_methods(clips, opts) if args.loco else None
+    loco = methods[next(reversed(VARIANTS))] if methods else None
     if loco:
         for name, r in loco["per_clip"].items():
             print(f"LOCO {name:40} F1 +-1 {r['f1_1']:.2f} +-2 {r['f1_2']:.2f}  chosen {loco['chosen'][name]}")
-        print("LOCO all clips:", loco["total"])
+        print("LOCO all clips (default):", loco["total"])
     pairs = two_walkers(clips, registry, opts) if args.pairs else None
+    earlier = json.loads(args.out.read_text()).get("variants_tried") if args.out.is_file() else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"benchmark": "foley_accuracy", "stride": args.stride, "per_clip": per_clip,
                                     "total": total, "toe_offs": toe, "leave_one_clip_out": loco,
-                                    "two_walkers": pairs,
+                                    "methods_out_of_sample": methods, "load_average": os.getloadavg(),
+                                    "two_walkers": pairs, "variants_tried": earlier,
                                     "seconds": round(time.perf_counter() - t0, 1)}, indent=1, default=float))
 
 

@@ -14,12 +14,13 @@ Methods (compared on the hand-labelled real clips, see docs/foley.md; `envelope`
   left or right (its left/right labels swap in side views, which breaks per-foot methods). Toe-offs
   are the minima of ``min(left toe, right toe)``. The walking direction comes from the feet
   themselves (toe ahead of heel), so a panning camera that follows the walker does not matter.
-  Timing: the envelope peaks about a frame after the heel is planted (the heel keeps sliding a little
-  relative to the pelvis), so each strike is moved to the moment the landing heel *stops* — its image
-  speed (lightly smoothed) falls below STOP_FRACTION of its swing speed, searched within
-  STOP_SEARCH_SECONDS of the peak — then shifted by STRIKE_BIAS_SECONDS. Those three constants were
-  chosen by leave-one-clip-out on the six blind-labelled clips (`bench/foley_accuracy.py`). When the heel
-  never stops in the image (a camera panning with the walker) the peak time is kept.
+  Timing (`footstop.py`): the envelope peaks about a frame after the heel is planted (the heel keeps
+  sliding a little relative to the pelvis), so each strike is moved to the moment the landing heel
+  *stops* in the image, with a constant shift; when the heel never stops (a camera panning with the
+  walker) the peak time is kept. A foot that lands behind the other one (a step-to limp) makes no
+  envelope peak: gaps of more than a second between strikes are searched for a swing-then-stop of
+  either foot (`footstop.fill_gaps`, a cadence prior). Constants: leave-one-clip-out on the six
+  blind-labelled clips (`bench/foley_accuracy.py --loco`).
 * ``zeni`` — the same extremum per landmark series (left and right separately), then merged.
 * ``vertical`` — local maxima of the smoothed heel height in the image (lowest point = contact).
 * ``stationary`` — the heel's image speed falls below a threshold after a swing (static camera only).
@@ -36,19 +37,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensorium.foley import footstop
 from sensorium.foley.schemas import METHODS
+from sensorium.foley.smoothing import _odd, despike, smooth
 
-#: seconds: smoothing window (Savitzky–Golay, quadratic), minimum time between strikes
-SMOOTH_SECONDS = 0.23
-DESPIKE_SECONDS = 0.15
-#: heel-stop timing (see the module doc): speed smoothing, search window around the envelope peak
-#: (before, after), stop threshold (a fraction of the swing speed, with a floor in body heights/s),
-#: and a constant shift of the strike time
-STOP_SMOOTH_SECONDS = 0.15
-STOP_SEARCH_SECONDS = (0.1, 0.2)
-STOP_FRACTION = 0.2
-STOP_FLOOR = 0.1
-STRIKE_BIAS_SECONDS = -0.04
+#: seconds: minimum time between strikes (smoothing windows: smoothing.py)
 MIN_STEP_SECONDS = 0.25
 #: front-foot envelope peak prominence, in body heights
 PROMINENCE = 0.05
@@ -86,50 +79,6 @@ class GaitEvent:
     side_corrected: bool = False
     prominence: float = 0.0
     extra: dict = field(default_factory=dict)
-
-
-def _odd(n: int) -> int:
-    return n | 1
-
-
-def _interp_nan(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64).copy()
-    ok = np.isfinite(x)
-    if 0 < ok.sum() < len(x):
-        idx = np.arange(len(x))
-        x[~ok] = np.interp(idx[~ok], idx[ok], x[ok])
-    return x
-
-
-def despike(x: np.ndarray, rate: float) -> np.ndarray:
-    """Running median over ~DESPIKE_SECONDS: removes 1-2 frame landmark glitches (MediaPipe briefly
-    putting both heels on the same foot), which would otherwise look like a foot swinging."""
-    from scipy.signal import medfilt
-
-    x = _interp_nan(x)
-    k = _odd(max(3, int(round(DESPIKE_SECONDS * rate))))
-    if len(x) < k:
-        return x
-    pad = k // 2
-    return medfilt(np.pad(x, pad, mode="edge"), k)[pad:-pad]
-
-
-def smooth(x: np.ndarray, rate: float, seconds: float = SMOOTH_SECONDS) -> np.ndarray:
-    """Savitzky–Golay (quadratic) over ~`seconds`; NaNs are interpolated first."""
-    from scipy.signal import savgol_filter
-
-    x = _interp_nan(x)
-    win = _odd(int(round(seconds * rate)))
-    if win < 5:  # low sample rate (stride): a 3-point moving average, no more
-        if len(x) < 3:
-            return x
-        return savgol_filter(x, 3, 1)
-    if len(x) < win:
-        win = _odd(max(3, len(x) - 1 if len(x) % 2 == 0 else len(x)))
-        if win > len(x) or win < 3:
-            return x
-        return savgol_filter(x, win, min(2, win - 1))
-    return savgol_filter(x, win, 2)
 
 
 def _parabolic(y: np.ndarray, i: int) -> float:
@@ -181,7 +130,7 @@ class _Series:
         self.H = np.maximum(self.H, 1.0)
         self.hip_x = smooth(despike(np.array([s.hip[0] for s in seg]), self.rate), self.rate)
         self.hip_y = smooth(despike(np.array([s.hip[1] for s in seg]), self.rate), self.rate)
-        self._speed: dict[str, np.ndarray] = {}
+        self.speed_cache: dict[tuple, np.ndarray] = {}  # footstop.part_speed
         self.raw: dict[str, dict[str, np.ndarray]] = {}
         self.sm: dict[str, dict[str, np.ndarray]] = {}
         for part in ("heel", "toe", "ankle"):
@@ -203,16 +152,6 @@ class _Series:
 
     def rel(self, part: str, side: str) -> np.ndarray:
         return (self.sm[part][side][:, 0] - self.hip_x) * self.direction / self.H
-
-    def heel_speed(self, side: str) -> np.ndarray:
-        """Image speed of a heel in body heights per second (lightly smoothed), cached per side."""
-        cached = self._speed.get(side)
-        if cached is None:
-            raw = self.raw["heel"][side]
-            hx = smooth(despike(raw[:, 0], self.rate), self.rate, STOP_SMOOTH_SECONDS)
-            hy = smooth(despike(raw[:, 1], self.rate), self.rate, STOP_SMOOTH_SECONDS)
-            cached = self._speed[side] = np.hypot(np.gradient(hx), np.gradient(hy)) * self.rate / self.H
-        return cached
 
     def vis(self, side: str, i: int) -> float:
         return float(np.mean([self.raw[p][side][i, 2] for p in ("heel", "toe", "ankle")]))
@@ -240,7 +179,7 @@ def _event(ser: _Series, i: int, off: float, side: str, kind: str, prom: float, 
     return GaitEvent(
         time=_at(ser.times, pos), frame=_at(ser.frames, pos), foot=side, event=kind,
         confidence=round(float(conf), 3), x=round(x, 1), y=round(y, 1), side_raw=side,
-        prominence=round(float(prom), 4),
+        prominence=round(float(prom), 4), extra={"pos": pos},
     )
 
 
@@ -249,28 +188,6 @@ def _valid(ser: _Series, i: int, side: str) -> bool:
     if i < edge or i >= len(ser) - edge:
         return False  # an extremum at a segment edge is the edge, not a step
     return ser.vis(side, i) >= MIN_VISIBILITY
-
-
-def _heel_stop(ser: _Series, i: int, side: str) -> float | None:
-    """Fractional sample where the landing heel stops near the envelope peak at `i` (None: it never does)."""
-    v = ser.heel_speed(side)
-    lo = max(1, i - int(round(STOP_SEARCH_SECONDS[0] * ser.rate)))
-    hi = min(len(v) - 1, i + int(round(STOP_SEARCH_SECONDS[1] * ser.rate)))
-    if lo > i:
-        return None
-    swing = float(v[max(0, lo - int(0.2 * ser.rate)):i + 1].max())
-    thr = max(STOP_FLOOR, STOP_FRACTION * swing)
-    for j in range(lo, hi + 1):
-        if v[j - 1] > thr >= v[j]:
-            return j - 1 + (float((v[j - 1] - thr) / (v[j - 1] - v[j])) if v[j - 1] != v[j] else 0.0)
-    return None
-
-
-def _strike_offset(ser: _Series, env: np.ndarray, i: int, side: str) -> float:
-    """The strike's position relative to sample `i` (heel stop, else the envelope peak), with the bias."""
-    stop = _heel_stop(ser, i, side)
-    off = (stop - i) if stop is not None else _parabolic(env, i)
-    return off + STRIKE_BIAS_SECONDS * ser.rate
 
 
 def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: bool = True,
@@ -286,7 +203,13 @@ def detect_segment(seg: list[FootSample], method: str = "envelope", *, toe_off: 
         for i, p in zip(pk, prom, strict=True):
             side = "left" if rel_l[i] >= rel_r[i] else "right"
             if _valid(ser, i, side):
-                events.append(_event(ser, i, _strike_offset(ser, env, i, side), side, "heel_strike", p, "heel"))
+                off = footstop.strike_offset(ser, i, side, _parabolic(env, i))
+                events.append(_event(ser, i, off, side, "heel_strike", p, "heel"))
+        for pos, side, swing in footstop.fill_gaps(ser, sorted(e.extra["pos"] for e in events),
+                                                   lambda i, side: _valid(ser, i, side)):
+            i = min(len(ser) - 1, max(0, int(round(pos))))
+            events.append(_event(ser, i, pos - i, side, "heel_strike", PROMINENCE * min(1.0, swing), "heel"))
+            events[-1].extra["gap_fill"] = True
         if toe_off:
             tl, tr = ser.rel("toe", "left"), ser.rel("toe", "right")
             env_t = np.minimum(tl, tr)

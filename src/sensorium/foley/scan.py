@@ -50,6 +50,9 @@ class DetectOptions:
     threads: int = 2  # YOLOX and the poses of several people run concurrently
     #: videos at least this long are scanned as two halves on two threads (~1.4x faster on 2 cores)
     split_min_seconds: float = 20.0
+    #: a track with no usable pose 3 calls in a row (a reflection, someone hidden) is posed only every
+    #: Nth frame until a pose comes back (1: every frame)
+    idle_pose_every: int = 5
 
     def validate(self) -> DetectOptions:
         if not isinstance(self.stride, int) or not 1 <= self.stride <= MAX_STRIDE:
@@ -253,8 +256,8 @@ class _Scanner:
                            else self.pose_factory.tracker(smooth=opts.pose_smoothing))
         work = self._due(t)
         for tr, got in zip(work, self._poses(work, bgr), strict=True):
-            if got is not None:
-                self._add_pose(tr, got, idx, t)
+            if got is None or not self._add_pose(tr, got, idx, t):
+                tr.note_no_pose(slow=self.opts.idle_pose_every)
         for tr in [*self.tracker.end_stale(t), *self.tracker.dedupe()]:
             if tr.pose is not None:
                 tr.pose.close()
@@ -281,10 +284,10 @@ class _Scanner:
             return [self.shared.timed("pose", _pose_one, work[0], bgr, size)]
         return list(self.pool.map(lambda tr: self.shared.timed("pose", _pose_one, tr, bgr, size), work))
 
-    def _add_pose(self, tr: Track, px: np.ndarray, idx: int, t: float) -> None:
+    def _add_pose(self, tr: Track, px: np.ndarray, idx: int, t: float) -> bool:
         pb = pose_box(px, self.frame_w, self.frame_h)
         if pb is None or not _plausible(tr.box, pb):
-            return  # no body, or the pose jumped to someone else in the crop
+            return False  # no body, or the pose jumped to someone else in the crop
         self.tracker.pose_update(tr, pb, t)
         tr.note_feet(float(px[27:33, 2].mean()))
         height = max(pb[3] - pb[1], 1.0)
@@ -292,6 +295,7 @@ class _Scanner:
         tr.samples.append(_sample(idx, t, px, height))
         tr.boxes.append((idx, pb))
         tr.skeletons[idx] = px.astype(np.float16)
+        return True
 
     def close(self) -> None:
         for tr in self.tracker.tracks:

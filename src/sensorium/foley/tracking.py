@@ -65,13 +65,26 @@ class Track:
     max_height: float = 0.0
     foot_vis: list = field(default_factory=list)  # recent mean foot-landmark visibility
     pose_every: int = 1  # 1 = every processed frame; more for tracks whose feet are hidden
+    pose_log: list = field(default_factory=list)  # recent pose calls: 1 usable, 0 not
 
     def note_feet(self, vis: float, window: int = 12, hidden: float = 0.3, slow: int = 5) -> None:
         """Feet hidden for a while (a reflection, someone behind furniture): pose less often."""
+        self._log(1)
         self.foot_vis.append(vis)
         del self.foot_vis[:-window]
         full = len(self.foot_vis) >= window
         self.pose_every = slow if full and max(self.foot_vis) < hidden else 1
+
+    def note_no_pose(self, slow: int = 5, window: int = 20, min_ok: float = 0.5) -> None:
+        """Most of the last `window` pose calls gave no usable pose (a reflection, a poster, someone
+        mostly hidden): pose every `slow`-th frame until poses come back."""
+        self._log(0)
+        if slow > 1 and len(self.pose_log) >= window // 2 and sum(self.pose_log) < min_ok * len(self.pose_log):
+            self.pose_every = slow
+
+    def _log(self, ok: int, window: int = 20) -> None:
+        self.pose_log.append(ok)
+        del self.pose_log[:-window]
 
     @property
     def height(self) -> float:
