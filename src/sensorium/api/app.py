@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -151,6 +151,27 @@ def install_error_handlers(app: FastAPI) -> None:
     # an `Exception` handler here would run in Starlette's ServerErrorMiddleware, which re-raises.
 
 
+def document_access_errors(router: APIRouter) -> None:
+    """Every guarded route can answer 401/403 (key, session, CSRF) and 429 (rate limit, quota) from the
+    access middleware, before the route runs: say so in each operation (errors as JSON, whatever the
+    route's own media type)."""
+    from fastapi.routing import APIRoute
+
+    from sensorium.api.access import STATE_CHANGING, is_guarded
+    from sensorium.api.envelope import json_error_responses
+
+    access = json_error_responses(ErrorCode.UNAUTHORIZED, ErrorCode.RATE_LIMITED, ErrorCode.QUOTA_EXCEEDED)
+    forbidden = {**access[401], "description": "`UNAUTHORIZED`: a session request that changes something "
+                 "without its `X-CSRF-Token`."}
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or not any(is_guarded(m, route.path) for m in route.methods):
+            continue
+        openai = route.path.startswith("/v1/")  # OpenAI's error shape, described like OPENAI_ERRORS
+        for status, entry in ((*access.items(), (403, forbidden)) if route.methods & STATE_CHANGING
+                              else access.items()):
+            route.responses.setdefault(status, {"description": entry["description"]} if openai else entry)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """Build the app. `services` may be given (tests, CLI); otherwise built from `settings` at start-up."""
     settings = services.settings if services is not None else (settings or Settings())
@@ -186,6 +207,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from sensorium.api.routes import ROUTERS
 
     for router in ROUTERS():
+        document_access_errors(router)
         app.include_router(router)
     app.include_router(create_studio_router())  # the web studio's pages (not in the OpenAPI docs)
 

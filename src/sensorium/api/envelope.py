@@ -104,6 +104,16 @@ def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+def json_error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
+    """`error_responses` for a route whose success is not JSON (CSV, ...): the errors still are, and a
+    `model` would be documented under the route's own media type."""
+    out = error_responses(*codes)
+    for entry in out.values():
+        entry.pop("model")
+        entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    return out
+
+
 COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR,)
 UPLOAD_ERRORS = (
     ErrorCode.INVALID_FILE_TYPE,
