@@ -200,6 +200,27 @@ class JobService:
         depth.update({k: int(v) for k, v in rows})
         return depth
 
+    def depth_by_kind(self) -> dict[tuple[str, str], int]:
+        """{(kind, status): count} of the queued and running jobs."""
+        from sqlalchemy import func
+
+        with self.db.session() as s:
+            rows = s.execute(
+                select(JobRow.kind, JobRow.status, func.count()).where(JobRow.status.in_(("queued", "running")))
+                .group_by(JobRow.kind, JobRow.status)
+            ).all()
+        return {(kind, status): int(n) for kind, status, n in rows}
+
+    def finished_since(self, after: datetime, limit: int = 10_000) -> list[tuple[str, str, float, datetime]]:
+        """(kind, status, run seconds, finished_at) of the jobs that ended after `after`, oldest first."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(JobRow.kind, JobRow.status, JobRow.started_at, JobRow.finished_at)
+                .where(JobRow.finished_at > after).order_by(JobRow.finished_at).limit(limit)
+            ).all()
+        return [(kind, status, (end - start).total_seconds() if start and end else 0.0, end)
+                for kind, status, start, end in rows]
+
     def cancel(self, job_id: str) -> JobRecord:
         """Queued: cancelled at once. Running: asked to stop at its next check. Finished: unchanged."""
         with self.db.session.begin() as s:
