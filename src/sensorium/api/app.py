@@ -20,7 +20,7 @@ from sensorium.api.middleware import (
     openai_or_envelope,
 )
 from sensorium.config import MB, Settings
-from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError, storage_full
 from sensorium.logs import setup_logging
 from sensorium.services import Services, build_services
 from sensorium.web import create_router as create_studio_router
@@ -75,7 +75,8 @@ Retry-After), and users see only their own jobs and tasks (others' answer 404).
 **Error codes**: INVALID_FILE_TYPE (415), FILE_TOO_LARGE (413), PROCESSING_FAILED (422/500),
 MODEL_NOT_LOADED (503), TIMEOUT (504), OUT_OF_MEMORY (507), SERVICE_UNAVAILABLE (503 + Retry-After),
 VALIDATION_ERROR (422, 405 for a wrong method; also a malformed body, e.g. a broken multipart form or JSON),
-NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429), QUOTA_EXCEEDED (429). Under `/v1/`, VALIDATION_ERROR
+NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429), QUOTA_EXCEEDED (429), STORAGE_FULL (507: the
+data folder or the upload spool is full; nothing was kept). Under `/v1/`, VALIDATION_ERROR
 answers 400 as OpenAI does.
 
 **CORS.** CORS_ORIGINS (default `http://localhost:3000,http://localhost:3001`) lists the browser origins
@@ -135,7 +136,9 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 413:
             err = SensoriumError(ErrorCode.FILE_TOO_LARGE, str(exc.detail))
         elif exc.status_code in (400, 422):  # e.g. a broken multipart body: 422 (400 under /v1/)
-            err = SensoriumError(ErrorCode.VALIDATION_ERROR, f"Malformed request body: {exc.detail}")
+            # ... unless the body could not be spooled to disk (a full TMPDIR): that is STORAGE_FULL
+            err = storage_full(exc) or SensoriumError(ErrorCode.VALIDATION_ERROR,
+                                                      f"Malformed request body: {exc.detail}")
         elif exc.status_code == 401:
             err = SensoriumError(ErrorCode.UNAUTHORIZED, str(exc.detail))
         elif exc.status_code == 429:

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sensorium import metrics
 from sensorium.api.envelope import error_body, public_message
-from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError, storage_full
 from sensorium.logs import request_id_var
 
 log = logging.getLogger("sensorium.access")
@@ -48,10 +48,12 @@ class RequestContextMiddleware:
         except Exception as exc:  # a bug: answer 500 once, log it once, keep the connection alive
             if status_holder["started"]:
                 raise
-            log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
-            err = SensoriumError(ErrorCode.PROCESSING_FAILED, f"Internal error ({type(exc).__name__}); "
-                                 f"the request id {rid} identifies it in the server log.", status=500)
-            await _send_json(send_wrapper, 500, openai_or_envelope(scope.get("path", ""), err))
+            full = storage_full(exc)  # a full disk is the server's state, not a bug: 507, documented
+            log.error("%s on %s %s", "disk full" if full else "unhandled error", scope.get("method"),
+                      scope.get("path"), exc_info=exc)
+            err = full or SensoriumError(ErrorCode.PROCESSING_FAILED, f"Internal error ({type(exc).__name__}); "
+                                         f"the request id {rid} identifies it in the server log.", status=500)
+            await _send_json(send_wrapper, err.status, openai_or_envelope(scope.get("path", ""), err))
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError, storage_full
 from sensorium.jobs.schemas import JobError, JobRecord
 from sensorium.store.database import Database, JobRow, utcnow
 from sensorium.store.ownership import owner_for_new, restricted_to, visible
@@ -289,9 +289,14 @@ class JobService:
             self._finish(job_id, "failed", code=exc.code.value, message=exc.message)
         except MemoryError:
             self._finish(job_id, "failed", code="OUT_OF_MEMORY", message="The job ran out of memory.")
-        except Exception as exc:  # a bug or an unexpected input: record it, keep the worker alive
+        except Exception as exc:  # a full disk, a bug or an unexpected input: record it, keep the worker alive
             log.exception("job %s (%s) failed", job_id, kind)
-            self._finish(job_id, "failed", code="PROCESSING_FAILED", message=f"{type(exc).__name__}: {exc}")
+            full = storage_full(exc)
+            try:
+                self._finish(job_id, "failed", code=full.code.value if full else "PROCESSING_FAILED",
+                             message=full.message if full else f"{type(exc).__name__}: {exc}")
+            except Exception:  # the database itself cannot be written (full): the restart recovery requeues it
+                log.exception("job %s: could not record its failure", job_id)
         finally:
             with self._lock:
                 self._running.discard(job_id)
