@@ -24,7 +24,7 @@ UPLOAD_CODES = {ErrorCode.INVALID_FILE_TYPE, ErrorCode.FILE_TOO_LARGE, ErrorCode
 #: an exception class name at the start of a job's error message: an unexpected exception, not a clear error
 BUG_MESSAGE = re.compile(r"^[A-Z]\w*(Error|Exception|Warning)\b")
 
-# (path, file field, extra form fields, media kinds the endpoint accepts)
+# (path[#variant], file field, extra form fields, media kinds the endpoint accepts)
 ENDPOINTS: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
     ("/api/analyze/image", "image", {}, ("image",)),
     ("/api/analyze/video", "video", {"num_frames": "2"}, ("video",)),
@@ -34,6 +34,11 @@ ENDPOINTS: list[tuple[str, str, dict[str, str], tuple[str, ...]]] = [
     ("/api/upload-video", "file", {}, ("video",)),
     ("/api/analyze/sentiment", "audio", {"language": "en", "diarize": "false"}, ("audio", "video")),
     ("/api/recommendations/analyze-video", "video", {"limit": "3"}, ("video",)),
+    # and the other endpoints that take files
+    ("/api/analyze/audio/detect-language", "audio", {}, ("audio", "video")),
+    ("/api/sound/search#video", "video", {"collection": COLLECTION, "top_k": "3"}, ("video",)),
+    ("/process_frames", "frames", {"collection": COLLECTION}, ("image",)),
+    ("/api/analyze/batch", "files", {"num_frames": "2"}, ("image", "video", "audio")),
 ]
 
 
@@ -80,6 +85,7 @@ def _send(client: TestClient, case: Case, endpoint: tuple) -> tuple[int, str]:
     path, field, form, _ = endpoint
     if path == "/api/analyze/sentiment" and case.family == "video":
         field = "video"
+    path = path.partition("#")[0]
     r = client.post(path, files={field: (case.name, case.path.read_bytes())}, data=form)
     what = f"{case.name} -> {path}"
     assert r.status_code != 500, (what, r.text)
@@ -89,6 +95,12 @@ def _send(client: TestClient, case: Case, endpoint: tuple) -> tuple[int, str]:
         job_id = (result.get("job_id") or result.get("task_id")) if r.status_code == 202 else None
         if job_id and path != "/api/upload-video":
             return r.status_code, _check_job(client, job_id, what)
+        if path == "/api/analyze/batch":  # one answer per file: a failed file carries its own error code
+            (entry,) = result["results"]
+            if not entry["success"]:
+                code = ErrorCode(entry["error"]["code"])
+                assert code in UPLOAD_CODES, (what, entry)
+                return STATUS[code], code.value
         return r.status_code, "ok"
     code = _error_code(path, r.json())
     assert code in UPLOAD_CODES, (what, r.status_code, r.text)
@@ -103,7 +115,7 @@ def test_every_upload_endpoint_answers_the_corpus_with_documented_errors(app: Te
     outcomes: dict[tuple[str, str], tuple[int, str]] = {}
     for endpoint in ENDPOINTS:
         for case in cases:
-            outcomes[(case.name, endpoint[0])] = _send(app, case, endpoint)
+            outcomes[(case.name, endpoint[0])] = _send(app, case, endpoint)  # key: the label, "#" included
             leftovers = _tmp_files(app)
             assert leftovers == [], (case.name, endpoint[0], leftovers)
     assert app.get("/api/health").status_code == 200  # still up and answering

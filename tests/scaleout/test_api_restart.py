@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from testkit.server import ServerProcess
 from tests.helpers import wait_until
@@ -38,6 +40,33 @@ def test_api_killed_while_a_worker_runs_its_job(tmp_path: Path, redis, speak, sh
                               what="end of a queued job")
             assert done["status"] == "succeeded" and done["attempts"] == 1, done
         assert workers.log_text().count(f"job {long_id} succeeded") == 1
+        # the API's /metrics counts the jobs its workers ran (read from the database at scrape time)
+        before = _job_count(api.url)
+        _, more = submit_jobs_text(api.url, 2)
+        for q in more:
+            wait_until(lambda q=q: job(api.url, q), lambda j: j["status"] == "succeeded", timeout=300,
+                       what="metrics job")
+        assert _job_count(api.url) == before + 2
     finally:
         workers.stop()
         api.stop()
+
+
+def submit_jobs_text(base: str, n: int) -> tuple[None, list[str]]:
+    ids = []
+    for i in range(n):
+        r = httpx.post(f"{base}/api/analyze/sentiment", data={"text": f"Good news number {i}!", "async": "true"},
+                       timeout=60)
+        assert r.status_code == 202, r.text
+        ids.append(r.json()["data"]["result"]["job_id"])
+    return None, ids
+
+
+def _job_count(base: str) -> float:
+    text = httpx.get(f"{base}/metrics", timeout=30).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "sensorium_job_seconds_count" and sample.labels == {
+                    "kind": "analyze.sentiment", "status": "succeeded"}:
+                return sample.value
+    return 0.0
