@@ -169,6 +169,7 @@ def document_access_errors(router: APIRouter) -> None:
     for route in router.routes:
         if not isinstance(route, APIRoute) or not any(is_guarded(m, route.path) for m in route.methods):
             continue
+        route.responses = dict(route.responses)  # never mutate a dict routes may share (foley's NOT_FOUND)
         openai = route.path.startswith("/v1/")  # OpenAI's error shape, described like OPENAI_ERRORS
         for status, entry in ((*access.items(), (403, forbidden)) if route.methods & STATE_CHANGING
                               else access.items()):
