@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import Enum
 from typing import Any
 
@@ -19,6 +20,7 @@ class ErrorCode(str, Enum):
     UNAUTHORIZED = "UNAUTHORIZED"
     RATE_LIMITED = "RATE_LIMITED"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    STORAGE_FULL = "STORAGE_FULL"
 
 
 #: Default HTTP status per code (a raise site may pick another, e.g. 405 for a wrong method).
@@ -35,6 +37,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUOTA_EXCEEDED: 429,
+    ErrorCode.STORAGE_FULL: 507,
 }
 
 #: What each code means, for the OpenAPI docs and the README.
@@ -55,6 +58,8 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNAUTHORIZED: "Missing or invalid API key.",
     ErrorCode.RATE_LIMITED: "Too many requests.",
     ErrorCode.QUOTA_EXCEEDED: "The account's quota is used up.",
+    ErrorCode.STORAGE_FULL: "The server's data folder is full (no space left, or over a file size limit): "
+                            "nothing from the request was kept; retry once space is freed.",
 }
 
 
@@ -97,3 +102,23 @@ def not_found(message: str) -> SensoriumError:
 
 def processing_failed(message: str, **details: Any) -> SensoriumError:
     return SensoriumError(ErrorCode.PROCESSING_FAILED, message, details=details or None)
+
+
+#: OSError numbers that mean "the disk (or the quota, or the file size limit) is full"
+_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
+def storage_full(exc: BaseException) -> SensoriumError | None:
+    """STORAGE_FULL when `exc` (or what caused it) is a full disk: an OSError ENOSPC/EFBIG/EDQUOT, or
+    SQLite's "database or disk is full"; None otherwise."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        full = (isinstance(cur, OSError) and cur.errno in _FULL) or "database or disk is full" in str(cur)
+        if full:
+            return SensoriumError(ErrorCode.STORAGE_FULL, "The server's data folder is full "
+                                  f"({type(cur).__name__}: {cur.strerror if isinstance(cur, OSError) else 'disk full'})"
+                                  "; nothing from this request was kept. Free space on the server and retry.")
+        cur = cur.__cause__ or cur.__context__ or getattr(cur, "orig", None)
+    return None

@@ -172,3 +172,28 @@ def test_jobs_api_and_sse(client) -> None:
     assert client.get("/api/jobs/" + "f" * 32).json()["error"]["code"] == "NOT_FOUND"
     assert client.get("/api/jobs/not-an-id").json()["error"]["code"] == "VALIDATION_ERROR"
     assert client.delete("/api/jobs/" + "f" * 32).status_code == 404
+
+
+def test_output_files_are_served_only_once_the_job_succeeded(client) -> None:
+    """A job that wrote part of a file and then failed (a full disk, a crash) never serves it."""
+    services = client.app.state.services
+
+    def writes(ctx, fail: bool):
+        out = ctx.workdir / "outputs"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "render.bin").write_bytes(b"\x00" * 1000)
+        if fail:
+            raise OSError(28, "No space left on device")
+        return {"file": "render.bin"}
+
+    services.jobs.register("test.outputs.ok", lambda ctx: writes(ctx, False))
+    services.jobs.register("test.outputs.full", lambda ctx: writes(ctx, True))
+    ok = services.jobs.submit("test.outputs.ok", {})
+    done = wait_until(lambda: services.jobs.get(ok.id), lambda j: j.status in ("succeeded", "failed"))
+    full = services.jobs.submit("test.outputs.full", {})
+    failed = wait_until(lambda: services.jobs.get(full.id), lambda j: j.status in ("succeeded", "failed"))
+    assert done.status == "succeeded"
+    assert failed.status == "failed" and failed.error.code == "STORAGE_FULL", failed
+    assert client.get(f"/api/jobs/{ok.id}/files/render.bin").content == b"\x00" * 1000
+    r = client.get(f"/api/jobs/{full.id}/files/render.bin")
+    assert r.status_code == 404 and "failed" in r.json()["error"]["message"]

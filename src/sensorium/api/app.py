@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -20,7 +20,7 @@ from sensorium.api.middleware import (
     openai_or_envelope,
 )
 from sensorium.config import MB, Settings
-from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError, storage_full
 from sensorium.logs import setup_logging
 from sensorium.services import Services, build_services
 from sensorium.web import create_router as create_studio_router
@@ -75,7 +75,8 @@ Retry-After), and users see only their own jobs and tasks (others' answer 404).
 **Error codes**: INVALID_FILE_TYPE (415), FILE_TOO_LARGE (413), PROCESSING_FAILED (422/500),
 MODEL_NOT_LOADED (503), TIMEOUT (504), OUT_OF_MEMORY (507), SERVICE_UNAVAILABLE (503 + Retry-After),
 VALIDATION_ERROR (422, 405 for a wrong method; also a malformed body, e.g. a broken multipart form or JSON),
-NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429), QUOTA_EXCEEDED (429). Under `/v1/`, VALIDATION_ERROR
+NOT_FOUND (404), UNAUTHORIZED (401), RATE_LIMITED (429), QUOTA_EXCEEDED (429), STORAGE_FULL (507: the
+data folder or the upload spool is full; nothing was kept). Under `/v1/`, VALIDATION_ERROR
 answers 400 as OpenAI does.
 
 **CORS.** CORS_ORIGINS (default `http://localhost:3000,http://localhost:3001`) lists the browser origins
@@ -135,7 +136,9 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 413:
             err = SensoriumError(ErrorCode.FILE_TOO_LARGE, str(exc.detail))
         elif exc.status_code in (400, 422):  # e.g. a broken multipart body: 422 (400 under /v1/)
-            err = SensoriumError(ErrorCode.VALIDATION_ERROR, f"Malformed request body: {exc.detail}")
+            # ... unless the body could not be spooled to disk (a full TMPDIR): that is STORAGE_FULL
+            err = storage_full(exc) or SensoriumError(ErrorCode.VALIDATION_ERROR,
+                                                      f"Malformed request body: {exc.detail}")
         elif exc.status_code == 401:
             err = SensoriumError(ErrorCode.UNAUTHORIZED, str(exc.detail))
         elif exc.status_code == 429:
@@ -149,6 +152,28 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, SensoriumError(ErrorCode.OUT_OF_MEMORY, "Out of memory."))
     # Unexpected exceptions are answered by RequestContextMiddleware (500, logged once, connection kept):
     # an `Exception` handler here would run in Starlette's ServerErrorMiddleware, which re-raises.
+
+
+def document_access_errors(router: APIRouter) -> None:
+    """Every guarded route can answer 401/403 (key, session, CSRF) and 429 (rate limit, quota) from the
+    access middleware, before the route runs: say so in each operation (errors as JSON, whatever the
+    route's own media type)."""
+    from fastapi.routing import APIRoute
+
+    from sensorium.api.access import STATE_CHANGING, is_guarded
+    from sensorium.api.envelope import json_error_responses
+
+    access = json_error_responses(ErrorCode.UNAUTHORIZED, ErrorCode.RATE_LIMITED, ErrorCode.QUOTA_EXCEEDED)
+    forbidden = {**access[401], "description": "`UNAUTHORIZED`: a session request that changes something "
+                 "without its `X-CSRF-Token`."}
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or not any(is_guarded(m, route.path) for m in route.methods):
+            continue
+        route.responses = dict(route.responses)  # never mutate a dict routes may share (foley's NOT_FOUND)
+        openai = route.path.startswith("/v1/")  # OpenAI's error shape, described like OPENAI_ERRORS
+        for status, entry in ((*access.items(), (403, forbidden)) if route.methods & STATE_CHANGING
+                              else access.items()):
+            route.responses.setdefault(status, {"description": entry["description"]} if openai else entry)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -186,6 +211,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     from sensorium.api.routes import ROUTERS
 
     for router in ROUTERS():
+        document_access_errors(router)
         app.include_router(router)
     app.include_router(create_studio_router())  # the web studio's pages (not in the OpenAPI docs)
 

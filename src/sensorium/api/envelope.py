@@ -104,12 +104,23 @@ def error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+def json_error_responses(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
+    """`error_responses` for a route whose success is not JSON (CSV, ...): the errors still are, and a
+    `model` would be documented under the route's own media type."""
+    out = error_responses(*codes)
+    for entry in out.values():
+        entry.pop("model")
+        entry["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    return out
+
+
 COMMON_ERRORS = (ErrorCode.VALIDATION_ERROR,)
 UPLOAD_ERRORS = (
     ErrorCode.INVALID_FILE_TYPE,
     ErrorCode.FILE_TOO_LARGE,
     ErrorCode.PROCESSING_FAILED,
     ErrorCode.VALIDATION_ERROR,
+    ErrorCode.STORAGE_FULL,
 )
 ANALYSIS_ERRORS = (
     *UPLOAD_ERRORS,

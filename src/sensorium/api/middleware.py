@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sensorium import metrics
 from sensorium.api.envelope import error_body, public_message
-from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError, storage_full
 from sensorium.logs import request_id_var
 from sensorium.store.database import DATABASE_RETRY_AFTER, unavailable_reason
 
@@ -58,9 +58,9 @@ class RequestContextMiddleware:
         except Exception as exc:  # a bug: answer 500 once, log it once, keep the connection alive
             if status_holder["started"]:
                 raise
-            err = database_unavailable(exc)
+            err = storage_full(exc) or database_unavailable(exc)  # the server's state, not a bug: documented
             if err is not None:
-                log.warning("database unavailable on %s %s: %s", scope.get("method"), scope.get("path"), exc)
+                log.warning("%s on %s %s: %s", err.code.value, scope.get("method"), scope.get("path"), exc)
             else:
                 log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
                 err = SensoriumError(ErrorCode.PROCESSING_FAILED, f"Internal error ({type(exc).__name__}); "

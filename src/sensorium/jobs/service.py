@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sensorium.errors import ErrorCode, SensoriumError
+from sensorium.errors import ErrorCode, SensoriumError, storage_full
 from sensorium.jobs.schemas import JobError, JobRecord
 from sensorium.store.database import Database, JobRow, utcnow
 from sensorium.store.ownership import owner_for_new, restricted_to, visible
@@ -200,6 +200,27 @@ class JobService:
         depth.update({k: int(v) for k, v in rows})
         return depth
 
+    def depth_by_kind(self) -> dict[tuple[str, str], int]:
+        """{(kind, status): count} of the queued and running jobs."""
+        from sqlalchemy import func
+
+        with self.db.session() as s:
+            rows = s.execute(
+                select(JobRow.kind, JobRow.status, func.count()).where(JobRow.status.in_(("queued", "running")))
+                .group_by(JobRow.kind, JobRow.status)
+            ).all()
+        return {(kind, status): int(n) for kind, status, n in rows}
+
+    def finished_since(self, after: datetime, limit: int = 10_000) -> list[tuple[str, str, float, datetime]]:
+        """(kind, status, run seconds, finished_at) of the jobs that ended after `after`, oldest first."""
+        with self.db.session() as s:
+            rows = s.execute(
+                select(JobRow.kind, JobRow.status, JobRow.started_at, JobRow.finished_at)
+                .where(JobRow.finished_at > after).order_by(JobRow.finished_at).limit(limit)
+            ).all()
+        return [(kind, status, (end - start).total_seconds() if start and end else 0.0, end)
+                for kind, status, start, end in rows]
+
     def cancel(self, job_id: str) -> JobRecord:
         """Queued: cancelled at once. Running: asked to stop at its next check. Finished: unchanged."""
         with self.db.session.begin() as s:
@@ -268,9 +289,14 @@ class JobService:
             self._finish(job_id, "failed", code=exc.code.value, message=exc.message)
         except MemoryError:
             self._finish(job_id, "failed", code="OUT_OF_MEMORY", message="The job ran out of memory.")
-        except Exception as exc:  # a bug or an unexpected input: record it, keep the worker alive
+        except Exception as exc:  # a full disk, a bug or an unexpected input: record it, keep the worker alive
             log.exception("job %s (%s) failed", job_id, kind)
-            self._finish(job_id, "failed", code="PROCESSING_FAILED", message=f"{type(exc).__name__}: {exc}")
+            full = storage_full(exc)
+            try:
+                self._finish(job_id, "failed", code=full.code.value if full else "PROCESSING_FAILED",
+                             message=full.message if full else f"{type(exc).__name__}: {exc}")
+            except Exception:  # the database itself cannot be written (full): the restart recovery requeues it
+                log.exception("job %s: could not record its failure", job_id)
         finally:
             with self._lock:
                 self._running.discard(job_id)

@@ -68,6 +68,7 @@ from sensorium.sound.schemas import (
 from sensorium.sound.soundscape import MAX_LAYERS, SoundscapeClip, mix_clips
 from sensorium.sound.soundscape import SR as MIX_SR
 from sensorium.sound.text_query import LabelSpace, WordIndex, build_label_space, build_word_index, word_index_stamp
+from sensorium.store.files import write_atomic
 from sensorium.store.vectors import VectorStore
 from sensorium.vision.service import VisionService
 
@@ -332,7 +333,11 @@ class SoundService:
         sid = uuid.uuid4().hex
         folder = self.soundscape_dir / sid
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / SOUNDSCAPE_FILE).write_bytes(data)
+        try:
+            write_atomic(folder / SOUNDSCAPE_FILE, data)
+        except OSError:  # e.g. a full disk: leave nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         scape = Soundscape(file=SOUNDSCAPE_FILE, duration=round(mix.shape[1] / MIX_SR, 3), sample_rate=MIX_SR,
                            channels=2, layers=layers, method="mix", job_id=sid,
                            audio_url=SOUNDSCAPE_URL.format(soundscape_id=sid))

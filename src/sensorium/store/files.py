@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -61,6 +62,22 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` all or nothing: a hidden part file renamed into place; on any error (a full
+    disk) the part file is removed and `path` does not exist, so no half-written file is ever served."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with open(part, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def file_sha256(path: Path) -> str:

@@ -68,9 +68,10 @@ def login(body: Credentials, request: Request, response: Response, services: Ser
 
 @router.post(
     "/api/auth/logout", summary="Log out",
-    description="Ends the session (needs the session cookie and `X-CSRF-Token`) and clears the cookie.",
+    description="Ends the session (needs the session cookie and `X-CSRF-Token`) and clears the cookie. "
+    "NOT_FOUND when accounts are off (AUTH_MODE=off).",
     response_model=Envelope[AccountInfo],
-    responses=error_responses(*AUTH_ERRORS),
+    responses=error_responses(ErrorCode.NOT_FOUND, *AUTH_ERRORS),
 )
 def logout(request: Request, response: Response, services: ServicesDep, principal: UserDep) -> dict[str, Any]:
     sid = session_cookie({b"cookie": request.headers.get("cookie", "").encode("latin-1")})

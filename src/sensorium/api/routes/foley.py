@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from sensorium.api.deps import ServicesDep
-from sensorium.api.envelope import UPLOAD_ERRORS, Envelope, error_responses, ok, plain
+from sensorium.api.envelope import UPLOAD_ERRORS, Envelope, error_responses, json_error_responses, ok, plain
 from sensorium.api.uploads import receive_upload
 from sensorium.errors import ErrorCode, SensoriumError
 from sensorium.foley.export import FIELDS
@@ -124,7 +124,8 @@ def export_json(services: ServicesDep, task_id: TaskId) -> JSONResponse:
     summary="Export the footstep events as CSV",
     description=f"CSV with a header row `{','.join(FIELDS)}`, one row per event. {EVENT_SCHEMA}",
     response_class=CSVResponse,
-    responses={200: {"description": "The events table.", "content": {"text/csv": {}}}, **NOT_FOUND},
+    responses={200: {"description": "The events table.", "content": {"text/csv": {}}},
+               **json_error_responses(ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_ERROR)},
 )
 def export_csv(services: ServicesDep, task_id: TaskId) -> CSVResponse:
     return CSVResponse(services.foley.events_csv(task_id),

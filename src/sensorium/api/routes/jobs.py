@@ -116,7 +116,8 @@ async def job_events(
 @router.get(
     "/{job_id}/files/{name}",
     summary="Download a job output file",
-    description="Files a job produced (listed in its result). Supports HTTP Range requests.",
+    description="Files a job produced (listed in its result), once it has succeeded (NOT_FOUND before, and for a "
+    "failed job, whose files may be incomplete). Supports HTTP Range requests.",
     responses={200: {"description": "The file."},
                **error_responses(ErrorCode.NOT_FOUND, ErrorCode.VALIDATION_ERROR)},
     response_class=FileResponse,
@@ -126,7 +127,10 @@ def job_file(
     services: ServicesDep,
     name: Annotated[str, Path(description="File name from the job's result.", max_length=200)],
 ) -> FileResponse:
-    services.jobs.get(job_id)
+    job = services.jobs.get(job_id)
+    if job.status != "succeeded":  # a failed or running job's outputs may be half-written: never served
+        raise SensoriumError(ErrorCode.NOT_FOUND, f"Job {job_id} is {job.status}: its files are served once it "
+                             "has succeeded.")
     safe = sanitize_filename(name)
     path = services.jobs.workdir(job_id) / "outputs" / safe
     if safe != name or not path.is_file():

@@ -39,6 +39,7 @@ OPENAI_ERRORS = {
     422: {"description": "processing_failed: corrupt, empty or too short file."},
     503: {"description": "model_not_loaded or service_unavailable (server_error)."},
     504: {"description": "timeout (server_error)."},
+    507: {"description": "storage_full (server_error): the server's disk is full; nothing was kept."},
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -165,11 +167,45 @@ def models(services: ServicesDep) -> dict[str, Any]:
               processing_time_ms=0.0, model=None)
 
 
+class _JobWatermark:
+    """The newest `finished_at` already counted in `sensorium_job_seconds` (per Services)."""
+
+    def __init__(self, services: Services) -> None:
+        self.after = datetime.fromtimestamp(services.started_at, UTC).replace(tzinfo=None)
+        self.lock = threading.Lock()
+
+
+def refresh_metrics(services: Services) -> None:
+    """Scrape-time values from the database and the registry (see metrics.py)."""
+    from sensorium.jobs.celery_executor import QUEUES, queue_for
+
+    depth = {(q, st): 0 for q in QUEUES for st in ("queued", "running")}
+    for (kind, status), n in services.jobs.depth_by_kind().items():
+        depth[(queue_for(kind), status)] += n
+    for (queue, status), n in depth.items():
+        metrics.JOBS.labels(queue, status).set(n)
+    mark = services.__dict__.setdefault("_job_watermark", _JobWatermark(services))
+    with mark.lock:  # two scrapes at once must not count a job twice
+        for kind, status, seconds, finished in services.jobs.finished_since(mark.after):
+            metrics.JOB_SECONDS.labels(kind, status).observe(seconds)
+            mark.after = max(mark.after, finished.replace(tzinfo=None))
+    loaded = set(services.registry.loaded_names())
+    for spec in services.registry.specs():
+        metrics.MODEL_LOADED.labels(spec.name).set(1 if spec.name in loaded else 0)
+    metrics.MODELS_LOADED.set(len(loaded))
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
-    description="Request counts and latencies per route, analyses running and waiting, model loads.",
+    description="Requests (`sensorium_http_requests_total`, `sensorium_http_request_seconds` by method, route "
+    "and status), analyses running and waiting, uploads cut off, model load times (`sensorium_model_load_"
+    "seconds`) and loaded models (`sensorium_model_loaded`), jobs queued/running per queue (`sensorium_jobs`) "
+    "and job run times by kind and final status (`sensorium_job_seconds`), the last two read from the "
+    "database so that Celery workers' jobs count too.",
     response_class=Response,
+    responses={200: {"description": "Prometheus text format.", "content": {CONTENT_TYPE_LATEST: {}}}},
 )
-def prometheus() -> Response:
+def prometheus(services: ServicesDep) -> Response:
+    refresh_metrics(services)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
