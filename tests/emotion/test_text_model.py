@@ -151,7 +151,7 @@ def test_fast_encoder_matches_sentence_transformers(minilm):
     int8 = FastEncoder(copy.deepcopy(minilm.model), quantize=True).encode(texts)
     cos = (int8 * ref).sum(1)
     assert not np.allclose(int8, ref, atol=1e-4) and cos.min() > 0.7 and cos.mean() > 0.9
-    assert np.array_equal(minilm.encode(texts[:5]), ref[:5])  # the shared model is untouched
+    assert np.allclose(minilm.encode(texts[:5]), ref[:5], atol=1e-5)  # the shared model is untouched
 
 
 def test_soup_is_the_mean_of_the_merged_updates():

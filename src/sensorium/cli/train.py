@@ -34,7 +34,7 @@ def text_emotion(
         file_okay=False)] = None,
     seeds: Annotated[str, typer.Option(
         help="Comma-separated LoRA seeds: one adapter per seed, trained in turn and averaged into one "
-             "(a 'seed soup'). The first also seeds the heads.")] = "0",
+             "(a 'seed soup'; the committed model is 0,1,2,3). The first also seeds the heads.")] = "0,1,2,3",
     finetune: Annotated[bool, typer.Option(
         "--finetune/--frozen", help="Fine-tune LoRA adapters of MiniLM (about 8-16 min per seed on 2 cores) "
                                     "or keep the encoder frozen (about 5-8 min).")] = True,

@@ -45,6 +45,7 @@ ADAPTER_FILE = "lora_adapter.npz"
 # long text into sentences before this model sees it.
 MAX_CHARS = 2000
 # Inference only (training always runs float32): dynamic int8 linear layers in the private encoder copy.
+# Off: on MELD dev it cost 0.012 emotion weighted F1 (0.5948 -> 0.5829), over the 0.005 allowed.
 QUANTIZE = False
 
 _PUNCT = str.maketrans({
