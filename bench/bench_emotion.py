@@ -2,19 +2,20 @@
 
 * text: the first N utterances of MELD dev (../shared/testdata/meld/dev_sent_emo.csv) through the text
   model (`TextEmotionModel.predict_dialogue`) in calls of 50 and in one call (a long text), after a
-  warm-up call; also the split
-  between the encoder (MiniLM) and VADER.
+  warm-up call; also where the time of the calls of 50 goes (normalisation, tokenizer, encoder, VADER,
+  the rest), the torch thread count and the load average before and after.
 * video: a 60 s talking head (skimage's astronaut photo, 640x480 at 25 fps, with Piper speech of
   several sentences) through `EmotionService.analyze_file` (Whisper, text model, prosody, speaker
   turns, faces + FER every 0.5 s, fusion), after a warm-up on a short clip so model loading is not counted.
 
-    .venv/bin/python bench/bench_emotion.py [--utterances 1000] [--seconds 60]
+    .venv/bin/python bench/bench_emotion.py [--utterances 1000] [--seconds 60] [--text-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import tempfile
@@ -25,7 +26,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import REPO, SHARED, write
+from _common import REPO, RESULTS, SHARED, write
 
 sys.path[:0] = [str(REPO / "src"), str(REPO)]
 
@@ -49,9 +50,12 @@ def meld_utterances(n: int) -> list[str]:
 
 
 def bench_text(svc, n: int) -> dict[str, float]:
-    from sensorium.emotion.text_model import TEXT_EMOTION
+    import torch
+
+    from sensorium.emotion.text_model import TEXT_EMOTION, dialogue_context, normalise_text
 
     texts = meld_utterances(n)
+    load_before = os.getloadavg()[0]
     with svc.registry.use(TEXT_EMOTION) as model:
         model.predict_dialogue(texts[:50])  # warm-up
         t0 = time.perf_counter()
@@ -61,15 +65,31 @@ def bench_text(svc, n: int) -> dict[str, float]:
         t0 = time.perf_counter()
         model.predict_dialogue(texts)  # one call, as a long text sent to the API is read
         one_call = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        model.encoder.encode(texts, batch_size=64)
-        enc = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        model.vader.scores(texts)
-        vader = time.perf_counter() - t0
+        # where the time of the calls of 50 goes: the same work, piece by piece
+        calls = [texts[i:i + 50] for i in range(0, len(texts), 50)]
+        split = {"normalise": 0.0, "tokenize": 0.0, "encoder": 0.0, "vader": 0.0}
+        tokenizer = model.encoder.model.tokenizer
+        for call in calls:
+            t0 = time.perf_counter()
+            clean = [normalise_text(t) for t in call]
+            [normalise_text(c) for cs in dialogue_context(call, model.context_window) for c in cs]
+            t1 = time.perf_counter()
+            tokenizer(clean, truncation=True, max_length=256)
+            t2 = time.perf_counter()
+            model.encoder.encode(clean)
+            t3 = time.perf_counter()
+            model.vader.scores(clean)
+            t4 = time.perf_counter()
+            for key, dt in zip(split, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                split[key] += dt
+    split["encoder_without_tokenize"] = split["encoder"] - split["tokenize"]
+    split["rest (features, heads, results)"] = total - split["normalise"] - split["encoder"] - split["vader"]
     return {"utterances": len(texts), "seconds": round(total, 3), "utterances_per_s": round(len(texts) / total, 1),
             "one_call_seconds": round(one_call, 3), "one_call_utterances_per_s": round(len(texts) / one_call, 1),
-            "encoder_seconds": round(enc, 3), "vader_seconds": round(vader, 3)}
+            "calls_of_50_split_seconds": {k: round(v, 3) for k, v in split.items()},
+            "encoder": type(model.encoder).__name__, "int8": bool(getattr(model.encoder, "quantized", False)),
+            "torch_threads": torch.get_num_threads(), "load_average_1m_before": round(load_before, 2),
+            "load_average_1m_after": round(os.getloadavg()[0], 2)}
 
 
 def talking_head(folder: Path, seconds: float) -> Path:
@@ -115,6 +135,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--utterances", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--text-only", action="store_true",
+                    help="measure text only; keep the previous run's video figures (marked with their date)")
     args = ap.parse_args()
     from sensorium.services import build_services
     from testkit.settings import make_settings
@@ -122,7 +144,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         svc = build_services(make_settings(Path(d)))
         text = bench_text(svc, args.utterances)
-        video = bench_video(svc, args.seconds, Path(d))
+        if args.text_only:
+            previous = json.loads((RESULTS / "emotion.json").read_text())
+            video = previous["figures"]["video"]
+            video.setdefault("measured", previous["date"])
+        else:
+            video = bench_video(svc, args.seconds, Path(d))
         svc.close()
     load = os.getloadavg()[0]
     rows = [
@@ -135,7 +162,7 @@ def main() -> None:
     ]
     write("emotion", {"utterances": args.utterances, "video_seconds": args.seconds, "load_average_1m": load},
           {"text": text, "video": video}, rows, ["what", "input", "seconds", "speed", "target"])
-    print(f"text split: encoder {text['encoder_seconds']} s, VADER {text['vader_seconds']} s; "
+    print(f"text split (calls of 50): {text['calls_of_50_split_seconds']}; "
           f"video stages: {video['stages']}; load average {load:.1f}")
 
 

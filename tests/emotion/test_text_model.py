@@ -24,7 +24,7 @@ from sensorium.emotion.text_model import (
     load_text_emotion_model,
     normalise_text,
 )
-from sensorium.emotion.training import TrainConfig, read_meld, row_contexts, train_text_emotion
+from sensorium.emotion.training import TrainConfig, read_meld, row_contexts, train_adapter, train_text_emotion
 from sensorium.models.text_embedding import MINILM
 
 CLEAR = [
@@ -135,6 +135,42 @@ def test_adapter_works_on_a_copy(minilm):
     assert adapt_encoder(minilm, None) is minilm
 
 
+def test_fast_encoder_matches_sentence_transformers(minilm):
+    import copy
+
+    from sensorium.emotion.encoder import FastEncoder
+
+    texts = ["Okay.", "I am so happy, this is wonderful and I cannot believe it happened to us today!",
+             "What?", *(f"sentence number {i} " + "word " * (i % 17) for i in range(70))]
+    ref = minilm.encode(texts)
+    fast = FastEncoder(copy.deepcopy(minilm.model), token_budget=256)
+    assert len(fast.batches([3, 40, 5, 12], 2)) == 2 and len(fast.batches([200, 200], 8)) == 2
+    got = fast.encode(texts, batch_size=16)
+    assert got.shape == ref.shape and np.allclose(got, ref, atol=2e-5)
+    assert np.allclose(fast.encode(texts[:3]), ref[:3], atol=2e-5) and fast.encode([]).shape == (0, 384)
+    int8 = FastEncoder(copy.deepcopy(minilm.model), quantize=True).encode(texts)
+    cos = (int8 * ref).sum(1)
+    assert not np.allclose(int8, ref, atol=1e-4) and cos.min() > 0.7 and cos.mean() > 0.9
+    assert np.allclose(minilm.encode(texts[:5]), ref[:5], atol=1e-5)  # the shared model is untouched
+
+
+def test_soup_is_the_mean_of_the_merged_updates():
+    rng = np.random.default_rng(0)
+    names = ("encoder.layer.5.output.dense", "encoder.layer.4.attention.self.query")
+    adapters = [LoraAdapter(r, 2.0 * r, {n: (rng.normal(size=(r, 6)).astype(np.float32),
+                                            rng.normal(size=(5, r)).astype(np.float32)) for n in names})
+                for r in (2, 2, 3)]
+    soup = LoraAdapter.soup(adapters)
+    assert soup.rank == 7 and soup.scale == pytest.approx(2.0)
+    for n in names:
+        mean = sum(a.scale * a.weights[n][1] @ a.weights[n][0] for a in adapters) / 3
+        assert np.allclose(soup.scale * soup.weights[n][1] @ soup.weights[n][0], mean, atol=1e-5)
+        assert not np.allclose(mean, adapters[0].scale * adapters[0].weights[n][1] @ adapters[0].weights[n][0])
+    assert LoraAdapter.soup(adapters[:1]) is adapters[0]
+    with pytest.raises(ValueError):
+        LoraAdapter.soup([adapters[0], LoraAdapter(2, 4.0, {names[0]: adapters[0].weights[names[0]]})])
+
+
 def test_meld_reading_and_context(meld: Path):
     rows = read_meld(meld / "dev_sent_emo.csv")
     assert len(rows) > 1000
@@ -167,6 +203,13 @@ def test_training_is_deterministic_and_reports(meld: Path, minilm, tmp_path: Pat
     assert mine.weights.keys() == other.weights.keys()
     assert any(not np.array_equal(mine.weights[k][0], other.weights[k][0]) for k in mine.weights)
     assert calls and calls[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in calls)
+    # --seeds 3,4: each seed's adapter trained exactly as alone, then averaged into one (the soup)
+    soup = train_adapter(rows, minilm, TrainConfig(seed=3, seeds=(3, 4), finetune_epochs=1))
+    expected = LoraAdapter.soup([mine, other])
+    assert soup.rank == 2 * mine.rank and soup.weights.keys() == expected.weights.keys()
+    for k in soup.weights:
+        assert np.array_equal(soup.weights[k][0], expected.weights[k][0])
+        assert np.array_equal(soup.weights[k][1], expected.weights[k][1])
 
     report = json.loads((tmp_path / "a" / "report.json").read_text())
     assert report == json.loads(json.dumps(a.report))
@@ -214,3 +257,6 @@ def test_train_command(meld: Path, tmp_path: Path, monkeypatch):
     result = CliRunner().invoke(train_app, ["text-emotion", "--train", str(bad), "--dev", str(dev),
                                             "--out", str(out)])
     assert result.exit_code == 2
+    result = CliRunner().invoke(train_app, ["text-emotion", "--train", str(meld / "train_sent_emo.csv"),
+                                            "--dev", str(dev), "--out", str(out), "--seeds", "a,b"])
+    assert result.exit_code == 2 and "bad --seeds" in result.output

@@ -5,7 +5,7 @@ Pure: probability vectors in, fused vectors out.
 Fusion is a weighted mean of the probability vectors of the modalities that are available for an
 utterance, renormalised over the available weights (FUSION_WEIGHTS for emotions; sentiment fuses
 text and face only, the voice gives none). Why these weights: the text model is the only one with
-a measured accuracy on dialogue (MELD dev, weighted F1 0.58); the FER face model is a FER2013
+a measured accuracy on dialogue (MELD dev, weighted F1 0.595); the FER face model is a FER2013
 classifier whose labels differ from what is said; the voice rules are untested on labelled speech.
 MELD dev here is text only, so these weights could NOT be tuned on data: they are a prior, stated.
 """

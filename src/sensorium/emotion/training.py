@@ -38,6 +38,7 @@ from sensorium.emotion.text_model import (
     SENTIMENTS,
     Encoder,
     LinearHead,
+    LoraAdapter,
     TextEmotionModel,
     TextHead,
     VaderScorer,
@@ -64,6 +65,9 @@ class MeldRow:
 @dataclass
 class TrainConfig:
     seed: int = 0
+    # LoRA seeds: one adapter each, averaged into one ("seed soup", see docs/emotion-text-report.md).
+    # None = (seed,), a single adapter.
+    seeds: tuple[int, ...] | None = None
     context_window: int = 2
     class_weight_power: float = 0.5  # 0 = none, 1 = fully balanced, 0.5 = square root
     c: float = 1.0  # inverse L2 strength of the logistic regressions
@@ -79,7 +83,7 @@ class TrainConfig:
     batch_size: int = 32
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
 @dataclass
@@ -228,28 +232,49 @@ def measure_speed(model: TextEmotionModel, rows: Sequence[MeldRow], batch_size: 
             "cpus": os.cpu_count() or 0, "load_average_1min": round(os.getloadavg()[0], 2)}
 
 
+def train_adapter(train_rows: Sequence[MeldRow], base: TextEmbedder, cfg: TrainConfig,
+                  progress: Progress | None = None) -> LoraAdapter:
+    """One LoRA adapter per seed of `cfg.seeds` (in turn), averaged into one (`LoraAdapter.soup`)."""
+    say = progress or (lambda fraction, message: None)
+    seeds = cfg.seeds or (cfg.seed,)
+    adapters = []
+    for k, seed in enumerate(seeds):
+        lora = LoraConfig(seed=seed, epochs=cfg.finetune_epochs, rank=cfg.lora_rank, layers=cfg.lora_layers,
+                          learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
+                          class_weight_power=cfg.class_weight_power)
+        adapters.append(train_lora([r.text for r in train_rows], [r.emotion for r in train_rows],
+                                   [r.sentiment for r in train_rows], base, lora,
+                                   lambda f, m, k=k, s=seed: say((k + f) / len(seeds), f"seed {s}: {m}")))
+    return LoraAdapter.soup(adapters)
+
+
 def train_text_emotion(
     train_rows: Sequence[MeldRow], dev_rows: Sequence[MeldRow], base: TextEmbedder, out_dir: Path,
     cfg: TrainConfig | None = None, progress: Progress | None = None,
 ) -> TrainResult:
-    """The whole recipe: (LoRA fine-tune) -> features -> heads -> offsets -> dev report; writes out_dir.
+    """The whole recipe: (LoRA fine-tune per seed -> soup) -> features -> heads -> dev report; writes out_dir.
 
     `base` is the registry's MiniLM (`MINILM`); it is never modified (fine-tuning works on a copy).
     """
-
     cfg = cfg or TrainConfig()
     say = progress or (lambda fraction, message: None)
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
+    adapter = train_adapter(train_rows, base, cfg, lambda f, m: say(0.75 * f, m)) if cfg.finetune else None
+    return fit_heads_and_report(train_rows, dev_rows, base, adapter, out_dir, cfg, say, t0)
+
+
+def fit_heads_and_report(
+    train_rows: Sequence[MeldRow], dev_rows: Sequence[MeldRow], base: TextEmbedder, adapter: LoraAdapter | None,
+    out_dir: Path, cfg: TrainConfig, progress: Progress | None = None, started: float | None = None,
+) -> TrainResult:
+    """Heads on the (adapted) encoder's train features, the dev report; writes the adapter, head and report."""
+    say = progress or (lambda fraction, message: None)
+    t0 = started if started is not None else time.perf_counter()
+    seed_everything(cfg.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
-    adapter = None
-    if cfg.finetune:
-        lora = LoraConfig(seed=cfg.seed, epochs=cfg.finetune_epochs, rank=cfg.lora_rank, layers=cfg.lora_layers,
-                          learning_rate=cfg.learning_rate, batch_size=cfg.batch_size,
-                          class_weight_power=cfg.class_weight_power)
-        adapter = train_lora([r.text for r in train_rows], [r.emotion for r in train_rows],
-                             [r.sentiment for r in train_rows], base, lora, lambda f, m: say(0.75 * f, m))
+    if adapter is not None:
         adapter.save(out_dir / ADAPTER_FILE)
         files.append(out_dir / ADAPTER_FILE)
     say(0.75, "embedding train and dev")

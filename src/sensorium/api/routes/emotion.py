@@ -25,7 +25,7 @@ DESCRIPTION = (
     "(audio, video) or the text's sentences. Each utterance gets 7 emotion scores (anger, disgust, fear, joy, "
     "neutral, sadness, surprise) and 3 sentiment scores (negative, neutral, positive), fused from up to three "
     "modalities, each reported with its own scores or the reason it is unavailable: **text** (the project's "
-    "MELD-trained model on MiniLM + VADER; dev weighted F1 0.58), **face** (MediaPipe faces + FER mini-Xception "
+    "MELD-trained model on MiniLM + VADER; dev weighted F1 0.595), **face** (MediaPipe faces + FER mini-Xception "
     "on frames sampled every EMOTION_FACE_STEP seconds; video only) and **voice** (prosody rules: pitch, energy, "
     "rate, pauses -> arousal; no sentiment). Speaker turns (`S1`, `S2`) come from Resemblyzer voice embeddings "
     "when more than one voice is heard. `timeline` holds the fused scores every EMOTION_TIMELINE_STEP seconds "
