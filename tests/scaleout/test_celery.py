@@ -1,4 +1,5 @@
-"""Scale-out with real servers: two `sensorium worker` processes on Redis run 20 mixed jobs exactly once,
+"""Scale-out with real servers: two `sensorium worker` processes on Redis run 20 mixed jobs (transcription,
+emotion, video analysis, sound indexing, foley detection) exactly once,
 with the same results as the embedded mode; a worker killed with SIGKILL mid-job loses nothing."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 from sensorium.emotion.schemas import EmotionOptions
+from sensorium.foley.schemas import ProcessParams
 from sensorium.jobs.schemas import JobRecord
 from sensorium.media.encode import encode_video
 from sensorium.services import Services, build_services
@@ -50,7 +52,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis):
 
 
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory: pytest.TempPathFactory, speak) -> dict[str, Path]:
+def inputs(tmp_path_factory: pytest.TempPathFactory, speak, shared_dir: Path) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("inputs")
     wav = speak("The quick brown fox jumps over the lazy dog near the river bank.")
     audio, sr = read_wav(wav)
@@ -58,13 +60,26 @@ def inputs(tmp_path_factory: pytest.TempPathFactory, speak) -> dict[str, Path]:
     frame = np.full((240, 320, 3), 60, np.uint8)
     cv2.rectangle(frame, (100, 60), (220, 180), (0, 200, 255), -1)
     video = encode_video(d / "clip.mp4", [frame] * 30, fps=10, audio=speech[:3 * 16000], sample_rate=16000)
-    return {"wav": wav, "video": video}
+    return {"wav": wav, "video": video, "walk": short_walk(d / "walk.mp4", shared_dir)}
+
+
+def short_walk(dst: Path, shared_dir: Path) -> Path:
+    """The first 3 s of a real walking clip (../shared/testdata/walk, clip 02: strikes at frames 24, 41, 59, 77)."""
+    import av
+
+    src = shared_dir / "testdata" / "walk" / "gait_abnormal_02_slouch_posture.mp4"
+    if not src.is_file():
+        pytest.skip(f"walking clip not found: {src}")
+    with av.open(str(src)) as c:
+        frames = [f.to_ndarray(format="bgr24") for f, _ in zip(c.decode(video=0), range(90), strict=False)]
+    return encode_video(dst, frames, fps=30, crf=20)
 
 
 def submit_mix(services: Services, inputs: dict[str, Path], tmp: Path, lib_tag: str) -> list[JobRecord]:
-    """20 jobs: 8 transcriptions, 6 emotion (text), 4 video analyses, 2 sound library indexings."""
+    """20 jobs: 6 transcriptions, 6 emotion (text), 4 video analyses, 2 sound library indexings, 2 foley
+    footstep detections."""
     jobs = []
-    for i in range(8):
+    for i in range(6):
         copy = tmp / f"talk{i}.wav"
         shutil.copy(inputs["wav"], copy)
         jobs.append(services.speech.submit_transcription(copy, "talk.wav", TranscribeOptions(language="en")))
@@ -83,6 +98,11 @@ def submit_mix(services: Services, inputs: dict[str, Path], tmp: Path, lib_tag: 
             save_sound(lib / f"tone{f}.wav", tone(1.5, f))
         jobs.append(services.sound.submit_index(IndexRequest(directory=f"{lib_tag}{i}", name=f"{lib_tag}{i}",
                                                              sfx_embeddings=False)))
+    for i in range(2):
+        copy = tmp / f"walk{i}.mp4"
+        shutil.copy(inputs["walk"], copy)
+        task = services.foley.create_task(copy, "walk.mp4")
+        jobs.append(services.jobs.get(services.foley.process(task.task_id, ProcessParams()).job_id))
     return jobs
 
 
@@ -105,6 +125,10 @@ def essence(job: JobRecord) -> object:
         counts = (r["result"]["total"], r["result"]["indexed"])
         assert counts == (2, 2), counts  # the two tones of the library
         return counts
+    if job.kind == "foley.detect":
+        s = r["summary"]
+        assert s["steps"] >= 2, s  # the walker's strikes in the 3 s (see tests/foley for their timing)
+        return (s["people"], s["walkers"], s["steps"], sorted(s["steps_per_person"].values()), s["surface"])
     raise AssertionError(f"no essence defined for job kind {job.kind}")
 
 
