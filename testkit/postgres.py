@@ -18,11 +18,11 @@ import importlib.util
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from testkit.processes import free_port, wait_for_port
 
 RUN_AS_WHEN_ROOT = "nobody"
 
@@ -34,12 +34,6 @@ def binaries() -> Path | None:
         return None
     root = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
     return root if (root / "bin" / "postgres").exists() else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PostgresServer:
@@ -133,11 +127,4 @@ class PostgresServer:
         return self.url(name)
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("PostgreSQL is not accepting connections")
+        wait_for_port(self.port, timeout, "PostgreSQL")

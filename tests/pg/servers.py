@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from testkit.postgres import free_port
+from testkit.processes import free_port, stop_process
 from testkit.settings import REPO, SHARED
 from tests.helpers import wait_until
 
@@ -49,10 +49,4 @@ class Server:
         wait_until(health, lambda code: code == 200, timeout=180, interval=0.5, what=f"server {self.name}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)

@@ -55,6 +55,17 @@ class CollectionSchema:
     vectors: dict[str, int] = field(default_factory=dict)  # name -> dimension
 
 
+    def query_vector(self, field: str, vector: np.ndarray) -> np.ndarray:
+        """`vector` as float32 for a search on `field`, or VALIDATION_ERROR (unknown field, wrong size)."""
+        if field not in self.vectors:
+            raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown vector field {field!r}.")
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.vectors[field]:
+            raise SensoriumError(ErrorCode.VALIDATION_ERROR,
+                                 f"Query vector has {q.shape[0]} values; {field!r} has {self.vectors[field]}.")
+        return q
+
+
 @dataclass
 class Hit:
     id: str
@@ -354,12 +365,7 @@ class LanceVectorStore(VectorStore):
         columns: Sequence[str] | None = None,
     ) -> list[Hit]:
         schema = self._schema(collection)
-        if field not in schema.vectors:
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown vector field {field!r}.")
-        q = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if q.shape[0] != schema.vectors[field]:
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                                 f"Query vector has {q.shape[0]} values; {field!r} has {schema.vectors[field]}.")
+        q = schema.query_vector(field, vector)
         if k <= 0:
             return []
         tbl = self._table(collection)

@@ -266,12 +266,7 @@ class PgVectorStore(VectorStore):
         columns: Sequence[str] | None = None,
     ) -> list[Hit]:
         table, schema = self._entry(collection)
-        if field not in schema.vectors:
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown vector field {field!r}.")
-        qv = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if qv.shape[0] != schema.vectors[field]:
-            raise SensoriumError(ErrorCode.VALIDATION_ERROR,
-                                 f"Query vector has {qv.shape[0]} values; {field!r} has {schema.vectors[field]}.")
+        qv = schema.query_vector(field, vector)
         if metric not in OPS:
             raise SensoriumError(ErrorCode.VALIDATION_ERROR, f"Unknown metric {metric!r}.")
         if k <= 0:
