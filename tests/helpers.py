@@ -64,3 +64,24 @@ def stop_all(procs: list) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextmanager
+def app_clients(settings_for: Callable[[int, dict[str, Any]], Any]) -> Iterator[Callable[..., TestClient]]:
+    """`make(**overrides)` -> a started TestClient on `settings_for(n, overrides)` (n = 0, 1, ...); all are
+    closed on exit."""
+    from sensorium.api.app import create_app
+
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        client = TestClient(create_app(settings_for(len(clients), overrides)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.__exit__(None, None, None)

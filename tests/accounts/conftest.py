@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sensorium.api.app import create_app
 from sensorium.services import Services
 from testkit.settings import make_settings
+from tests.helpers import app_clients
 
 PASSWORD = "correct horse battery"
 
@@ -20,18 +20,9 @@ PASSWORD = "correct horse battery"
 @pytest.fixture
 def make_client(tmp_path: Path) -> Iterator[Any]:
     """make_client(**settings) -> TestClient (its services at `client.app.state.services`)."""
-    clients: list[TestClient] = []
-
-    def _make(**overrides: Any) -> TestClient:
-        settings = make_settings(tmp_path / f"app{len(clients)}", **{"job_workers": 0, **overrides})
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield _make
-    for client in clients:
-        client.__exit__(None, None, None)
+    with app_clients(lambda n, overrides: make_settings(tmp_path / f"app{n}",
+                                                       **{"job_workers": 0, **overrides})) as make:
+        yield make
 
 
 def services_of(client: TestClient) -> Services:

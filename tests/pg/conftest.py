@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from sensorium.api.app import create_app
 from testkit.postgres import PostgresServer, binaries
 from testkit.settings import make_settings
+from tests.helpers import app_clients
 
 _numbers = itertools.count()
 
@@ -42,20 +41,12 @@ def pg_url(postgres: PostgresServer) -> str:
 @pytest.fixture
 def make_client(postgres: PostgresServer, tmp_path: Path) -> Iterator[Any]:
     """tests/accounts' `make_client`, on PostgreSQL: each app gets its own new database."""
-    clients: list[TestClient] = []
-
-    def _make(**overrides: Any) -> TestClient:
+    def settings_for(n: int, overrides: dict[str, Any]) -> Any:
         url = postgres.create_database(f"app{next(_numbers)}")
-        settings = make_settings(tmp_path / f"app{len(clients)}",
-                                 **{"job_workers": 0, "database_url": url, **overrides})
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        clients.append(client)
-        return client
+        return make_settings(tmp_path / f"app{n}", **{"job_workers": 0, "database_url": url, **overrides})
 
-    yield _make
-    for client in clients:
-        client.__exit__(None, None, None)
+    with app_clients(settings_for) as make:
+        yield make
 
 
 from tests.scaleout.conftest import redis  # noqa: E402, F401 - the real redis-server fixture, for tests/pg too
